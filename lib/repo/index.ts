@@ -1,0 +1,21 @@
+/**
+ * Public surface of the repo engine (pure: no I/O). See README "Architecture".
+ *
+ *   compile(files, {sourceFormat, clusterName})  → one cluster's errors + hydrated objects
+ *   vetClusters(files, sourceFormat)             → the cluster names nomos would vet (§3.4)
+ *   vet(files, options)                          → compile() for each of those clusters
+ */
+export type {
+  SourceFile,
+  KubeObject,
+  ObjectMeta,
+  SourceLocation,
+  DeclaredObject,
+  SourceFormat,
+  ObjectRef,
+  VetError,
+  CompileOptions,
+  CompileResult,
+} from './types.ts';
+export { compile, vet, vetClusters, DEFAULT_CLUSTER } from './pipeline.ts';
+export type { VetOptions } from './pipeline.ts';

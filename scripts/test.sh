@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The one test command (README "Quick start"; .ci/run calls it): lint, type check, then every test.
+# Anything the tests need beyond npm packages is obtained here, never assumed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci
+npx eslint .
+npx tsc --noEmit
+npx vitest run "$@"
