@@ -19,3 +19,8 @@ export type {
 } from './types.ts';
 export { compile, vet, vetClusters, DEFAULT_CLUSTER } from './pipeline.ts';
 export type { VetOptions } from './pipeline.ts';
+export { checkDeletionSafety, checkCrdRemoval, keyOf } from './safety.ts';
+export type { ObjectKey } from './safety.ts';
+export { parseFiles, MAX_FILE_BYTES } from './parse.ts';
+export { selectFiles } from './pipeline.ts';
+export * as keys from './keys.ts';

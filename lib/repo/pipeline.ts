@@ -1,4 +1,39 @@
-import type { CompileOptions, CompileResult, SourceFile, SourceFormat } from './types.ts';
+/**
+ * The compile pipeline (spec §5.1): read → raw → hydration → scope → tree (H) → final.
+ * Each phase runs all its checks, then stops the pipeline if it found any error. Everything
+ * up to cluster selection is the same for every cluster, so vet() does it once.
+ */
+import type { CompileOptions, CompileResult, DeclaredObject, SourceFile, SourceFormat, VetError } from './types.ts';
+import { sortErrors, pathError } from './errors.ts';
+import { isPolicyFile, parseFiles } from './parse.ts';
+import { OBJECT_RULES, knv1029DuplicateClusterSelector, repoRules, type RawContext } from './rules/raw.ts';
+import { clusterNamesOf, selectForCluster, selectionErrors } from './selection.ts';
+import { buildScopes, type Scope } from './scope.ts';
+import {
+  isEngineKind,
+  knv1004NamespaceSelectorOnClusterScoped,
+  knv1029DuplicateNamespaceSelector,
+  knv1052ClusterScopedWithNamespace,
+  knv1053NamespaceAndSelector,
+  knv1058NamespaceRepo,
+  resolveScope,
+} from './rules/scope-phase.ts';
+import { buildTree, hierarchyConfigs, knv1039WrongTopDir, namespaceFromDirectory } from './hierarchy.ts';
+import { namespaceSelectors } from './namespace-selectors.ts';
+import { placeUnstructured } from './unstructured.ts';
+import { knv1029Duplicates, knv1056ManagedInUnmanagedNamespace, knv1070Threshold } from './rules/final.ts';
+import { cloneMeta, setAnnotation, setLabel } from './clone.ts';
+import { dirOf, topDir } from './paths.ts';
+import { gkKey, groupOf, versionOf } from './gvk.ts';
+import {
+  ANN_CLUSTER_NAME,
+  ANN_DELETION,
+  ANN_PUSHSYNC_SOURCE_PATH,
+  ANN_SOURCE_PATH,
+  LABEL_DECLARED_VERSION,
+  PROTECTED_NAMESPACES,
+  isNamespace,
+} from './keys.ts';
 
 /** nomos' placeholder for "no particular cluster" (§3.4). */
 export const DEFAULT_CLUSTER = 'defaultcluster';
@@ -8,19 +43,176 @@ export interface VetOptions {
   /** Only report these clusters (nomos --clusters); undefined = all. */
   readonly clusters?: readonly string[];
   readonly policyDir?: string;
+  readonly namespaceRepo?: string;
+  readonly threshold?: number;
+}
+
+const HIERARCHY_DIRS = new Set(['system', 'cluster', 'clusterregistry', 'namespaces']);
+const SKIPPED_COMPONENTS = new Set(['.git', '.github', '.gitlab', '.gitlab-ci.yml']);
+
+/** The snapshot as far as it is independent of the target cluster. */
+interface Prepared {
+  readonly format: SourceFormat;
+  readonly errors: VetError[];
+  readonly objects: DeclaredObject[];
+  /** Objects whose namespace came from their directory, not from the file. */
+  readonly dirAssigned: ReadonlySet<DeclaredObject>;
+  readonly apiResources: SourceFile | undefined;
+}
+
+/** A path a caller hands in must stay inside the policy dir. */
+function badPath(path: string): string | undefined {
+  if (path === '' || path.startsWith('/') || /^[A-Za-z]:/.test(path)) return 'is absolute or empty';
+  if (path.includes('\\')) return 'contains a backslash';
+  if (path.includes('\0')) return 'contains a NUL byte';
+  if (path.split('/').some((c) => c === '..' || c === '.' || c === '')) return 'has an empty, "." or ".." component';
+  return undefined;
+}
+
+export function selectFiles(files: readonly SourceFile[], format: SourceFormat): { files: SourceFile[]; apiResources?: SourceFile; errors: VetError[] } {
+  const out: SourceFile[] = [];
+  const errors: VetError[] = [];
+  let apiResources: SourceFile | undefined;
+  for (const f of files) {
+    const bad = badPath(f.path);
+    if (bad) { errors.push(pathError('KNV2001', `refusing file path ${JSON.stringify(f.path)}: it ${bad}; paths must be relative to the policy dir`, f.path)); continue; }
+    if (f.path === 'api-resources.txt') { apiResources = f; continue; }
+    if (!isPolicyFile(f.path)) continue;
+    const parts = f.path.split('/');
+    if (parts.some((p) => SKIPPED_COMPONENTS.has(p))) continue;
+    if (format === 'hierarchy' && (parts.length < 2 || !HIERARCHY_DIRS.has(parts[0] as string))) continue;
+    out.push(f);
+  }
+  out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files: out, ...(apiResources ? { apiResources } : {}), errors };
+}
+
+function prepare(input: readonly SourceFile[], format: SourceFormat, namespaceRepo: string | undefined): Prepared {
+  const stop = (errors: VetError[]): Prepared => ({ format, errors: sortErrors(errors), objects: [], dirAssigned: new Set(), apiResources: undefined });
+  const sel = selectFiles(input, format);
+  // Unlike nomos, a read error stops here: validating the rest would report a spurious
+  // KNV1017 ("no Repo") when only system/repo.yaml failed to parse.
+  const parsed = parseFiles(sel.files);
+  const readErrors = [...sel.errors, ...parsed.errors];
+  if (readErrors.length > 0) return stop(readErrors);
+
+  const ctx: RawContext = { format, ...(namespaceRepo ? { namespaceRepo } : {}) };
+  const raw: VetError[] = [];
+  for (const d of parsed.objects) for (const rule of OBJECT_RULES) raw.push(...rule(d, ctx));
+  raw.push(...knv1029DuplicateClusterSelector(parsed.objects));
+  if (format === 'hierarchy') raw.push(...repoRules(parsed.objects));
+  if (raw.length > 0) return stop(raw);
+
+  const { objects, assigned } = format === 'hierarchy' ? namespaceFromDirectory(parsed.objects) : { objects: parsed.objects, assigned: new Set<DeclaredObject>() };
+  const selErrors = selectionErrors(objects);
+  if (selErrors.length > 0) return stop(selErrors);
+  return { format, errors: [], objects, dirAssigned: assigned, apiResources: sel.apiResources };
+}
+
+function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
+  const cluster = options.clusterName;
+  const fail = (errors: VetError[]): CompileResult => ({ cluster, errors: sortErrors(errors), objects: [] });
+  if (p.errors.length > 0) return fail(p.errors);
+  const format = p.format;
+
+  const selected = selectForCluster(p.objects, cluster, format);
+  const explicitNs = new Set(selected.filter((d) => !p.dirAssigned.has(d) && typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== ''));
+
+  // Scope phase.
+  const { scopes, errors: scopeTableErrors } = buildScopes(selected, p.apiResources);
+  const errors: VetError[] = [...scopeTableErrors];
+  const scoped = selected.map((orig) => {
+    const d = cloneMeta(orig);
+    const scope: Scope = isEngineKind(d) ? 'Cluster' : resolveScope(d, scopes, format);
+    if (!isEngineKind(d)) {
+      errors.push(...knv1052ClusterScopedWithNamespace(d, scope), ...knv1004NamespaceSelectorOnClusterScoped(d, scope), ...knv1053NamespaceAndSelector(d, scope, explicitNs.has(orig)));
+      if (options.namespaceRepo && format === 'unstructured') errors.push(...knv1058NamespaceRepo(d, scope, options.namespaceRepo));
+    }
+    return { d, scope };
+  });
+  errors.push(...knv1029DuplicateNamespaceSelector(selected));
+  let placed: DeclaredObject[] = [];
+  if (format === 'unstructured') {
+    const ns = namespaceSelectors(selected, format);
+    errors.push(...ns.errors);
+    if (errors.length > 0) return fail(errors);
+    const u = placeUnstructured(scoped, ns.defs, options.namespaceRepo ?? 'default');
+    if (u.errors.length > 0) return fail(u.errors);
+    placed = u.objects;
+  } else {
+    if (errors.length > 0) return fail(errors);
+    // Tree phase.
+    const nsDirs = new Set(scoped.filter((s) => isNamespace(s.d) && topDir(s.d.source.path) === 'namespaces').map((s) => dirOf(s.d.source.path)));
+    nsDirs.delete('namespaces');
+    for (const s of scoped) errors.push(...knv1039WrongTopDir(s, nsDirs));
+    const clusterGks = new Set(scoped.filter((s) => topDir(s.d.source.path) === 'cluster').map((s) => gkKey(groupOf(s.d.obj.apiVersion), s.d.obj.kind)));
+    const hc = hierarchyConfigs(selected, clusterGks);
+    const ns = namespaceSelectors(selected, format);
+    errors.push(...hc.errors, ...ns.errors);
+    if (errors.length > 0) return fail(errors);
+    const tree = buildTree(scoped, ns.defs, hc.modes);
+    if (tree.errors.length > 0) return fail(tree.errors);
+    placed = tree.objects;
+  }
+
+  // Final phase.
+  const scopeOf = new Map<DeclaredObject, Scope>();
+  for (const d of placed) scopeOf.set(d, typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== '' && !isNamespace(d) ? 'Namespaced' : 'Cluster');
+  const final = [
+    ...knv1029Duplicates(placed, (d) => scopeOf.get(d) ?? 'Cluster'),
+    ...knv1056ManagedInUnmanagedNamespace(placed),
+    ...knv1070Threshold(placed.length, options.threshold),
+  ];
+  if (final.length > 0) return fail(final);
+
+  for (const d of placed) stamp(d, cluster, options.policyDir ?? '');
+  placed.sort(byOrigin);
+  return { cluster, errors: [], objects: placed };
+}
+
+/** The metadata Config Sync adds during hydration (spec §6.2), plus pushsync's own source path. */
+function stamp(d: DeclaredObject, cluster: string, policyDir: string): void {
+  setLabel(d, LABEL_DECLARED_VERSION, versionOf(d.obj.apiVersion));
+  if (cluster !== '' && cluster !== DEFAULT_CLUSTER) setAnnotation(d, ANN_CLUSTER_NAME, cluster);
+  const source = policyDir === '' ? d.source.path : `${policyDir.replace(/\/+$/, '')}/${d.source.path}`;
+  setAnnotation(d, ANN_SOURCE_PATH, source);
+  setAnnotation(d, ANN_PUSHSYNC_SOURCE_PATH, source);
+  if (isNamespace(d) && PROTECTED_NAMESPACES.has(d.obj.metadata.name)) setAnnotation(d, ANN_DELETION, 'detach');
+}
+
+function byOrigin(a: DeclaredObject, b: DeclaredObject): number {
+  const ka = `${a.source.path}\0${String(a.source.line).padStart(9, '0')}\0${a.obj.metadata.namespace ?? ''}`;
+  const kb = `${b.source.path}\0${String(b.source.line).padStart(9, '0')}\0${b.obj.metadata.namespace ?? ''}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
 /** Compile the snapshot for one cluster: read → vet phases → hydrated objects. */
-export function compile(_files: readonly SourceFile[], _options: CompileOptions): CompileResult {
-  throw new Error('not implemented yet');
+export function compile(files: readonly SourceFile[], options: CompileOptions): CompileResult {
+  return compilePrepared(prepare(files, options.sourceFormat, options.namespaceRepo), options);
 }
 
 /** The cluster names a vet/hydrate pass runs for: defaultcluster + Cluster names + inline selector names. */
-export function vetClusters(_files: readonly SourceFile[], _sourceFormat: SourceFormat): string[] {
-  throw new Error('not implemented yet');
+export function vetClusters(files: readonly SourceFile[], sourceFormat: SourceFormat): string[] {
+  return clustersOf(prepare(files, sourceFormat, undefined));
+}
+
+function clustersOf(p: Prepared): string[] {
+  return [...new Set([DEFAULT_CLUSTER, ...clusterNamesOf(p.objects, p.format)])].sort();
 }
 
 /** One CompileResult per cluster of vetClusters(), filtered by options.clusters, in name order. */
-export function vet(_files: readonly SourceFile[], _options: VetOptions): CompileResult[] {
-  throw new Error('not implemented yet');
+export function vet(files: readonly SourceFile[], options: VetOptions): CompileResult[] {
+  const p = prepare(files, options.sourceFormat, options.namespaceRepo);
+  const wanted = options.clusters ? new Set(options.clusters) : undefined;
+  return clustersOf(p)
+    .filter((c) => !wanted || wanted.has(c))
+    .map((clusterName) =>
+      compilePrepared(p, {
+        sourceFormat: options.sourceFormat,
+        clusterName,
+        ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
+        ...(options.namespaceRepo !== undefined ? { namespaceRepo: options.namespaceRepo } : {}),
+        ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+      }),
+    );
 }

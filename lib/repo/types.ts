@@ -67,8 +67,12 @@ export interface CompileOptions {
   readonly sourceFormat: SourceFormat;
   /** Target cluster name; '' evaluates selectors as Config Sync does with no name. */
   readonly clusterName: string;
-  /** Label added as prefix to source-path annotations (nomos: the policy dir as given). Default ''. */
+  /** Prefix of source-path annotations (nomos: the policy dir as given). Default ''. */
   readonly policyDir?: string;
+  /** Namespace repo (RepoSync scope, unstructured only): every object must live in this namespace. */
+  readonly namespaceRepo?: string;
+  /** KNV1070 when the hydrated object count for a cluster exceeds this. */
+  readonly threshold?: number;
 }
 
 /** The result of compiling one snapshot for one cluster. */
