@@ -171,6 +171,7 @@ export function buildTree(scoped: readonly Scoped[], selectors: ReadonlyMap<stri
     const objs = list.filter(syncable);
     if (objs.length === 0) continue;
     if (nsAncestors.has(dir)) continue;
+    if (nsDirs.has(dirOf(dir)) || [...ancestorsOf([dir], false)].some((a) => nsDirs.has(a))) continue; // KNV1003 covers it
     const leaf = !nodeAncestors.has(dir);
     const msg = leaf
       ? `The directory ${dir}/ holds namespaced objects but declares no Namespace; add a Namespace named ${JSON.stringify(baseName(dir))} to it, or move the objects`

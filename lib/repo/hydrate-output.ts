@@ -593,15 +593,17 @@ function escapeSequence(cp: number): string {
 }
 
 // go-yaml v2's resolver (YAML 1.1): a string that would read back as another type gets quoted.
+// It only consults its table of special words when the first character could start one.
 const YAML11_SPECIAL = new Set([
   'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON',
   'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF',
   '', '~', 'null', 'Null', 'NULL', '.nan', '.NaN', '.NAN', '.inf', '.Inf', '.INF',
-  '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF', '<<',
+  '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF',
 ]);
-const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-const GO_FLOAT = /^[-+]?(?:(?:[0-9](?:_?[0-9])*)?(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][-+]?[0-9](?:_?[0-9])*)?|inf(?:inity)?|nan)$/i;
+const DECIMAL_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
 
 function resolvesToString(s: string): boolean {
   if (YAML11_SPECIAL.has(s)) return false;
@@ -610,10 +612,10 @@ function resolvesToString(s: string): boolean {
   if (c === '+' || c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
     if (looksLikeTimestamp(s)) return false;
     const plain = s.replaceAll('_', '');
-    if (isGoInt(plain)) return false;
-    if (YAML_FLOAT.test(plain) && isGoFloat(plain)) return false;
-    if (plain.startsWith('0b') && isGoInt(`0b${plain.slice(2)}`, true)) return false;
-    if (plain.startsWith('-0b') && /^[01]+$/.test(plain.slice(3))) return false;
+    if (parsesAsGoInt(plain)) return false;
+    if (isGoFloat(plain)) return false;
+    if (plain.startsWith('0b') && parsesInBase2(plain.slice(2))) return false;
+    if (plain.startsWith('-0b') && parsesInBase2(`-${plain.slice(3)}`)) return false;
   }
   return true;
 }
@@ -624,57 +626,52 @@ function isBase60Float(s: string): boolean {
   return BASE60_FLOAT.test(s);
 }
 
-/** strconv.ParseFloat's syntax (underscores only between digits, hex floats aside). */
+/** A decimal float strconv.ParseFloat accepts without a range error. */
 function isGoFloat(s: string): boolean {
-  if (!GO_FLOAT.test(s)) return false;
-  return /[0-9]/.test(s) || /inf|nan/i.test(s);
+  return DECIMAL_FLOAT.test(s) && Number.isFinite(Number(s));
 }
 
-/**
- * strconv.ParseInt(s, 0, 64) or ParseUint(s, 0, 64) succeeds: optional sign (unsigned: none),
- * base prefix 0x/0o/0b or a leading 0 for octal, digits of that base, within 64 bits.
- */
-function isGoInt(s: string, binaryOnly = false): boolean {
+/** strconv.ParseInt(s, 0, 64) or strconv.ParseUint(s, 0, 64) succeeds (s has no underscores). */
+function parsesAsGoInt(s: string): boolean {
   const m = /^([-+]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
   if (m === null) return false;
   const [, sign = '', body = ''] = m;
-  if (binaryOnly && !/^0[bB]/.test(body)) return false;
-  let n: bigint;
   const lower = body.toLowerCase();
-  if (lower.startsWith('0x') || lower.startsWith('0b') || lower.startsWith('0o')) n = BigInt(lower);
-  else if (lower.length > 1 && lower.startsWith('0')) n = BigInt(`0o${lower.slice(1)}`);
-  else n = BigInt(lower);
-  if (sign === '-') return n <= 2n ** 63n;
-  return n <= 2n ** 64n - 1n;
+  const n = /^0[0-7]+$/.test(lower) ? BigInt(`0o${lower.slice(1)}`) : BigInt(lower);
+  if (sign === '-') return n <= INT64_MAX + 1n;
+  if (sign === '+') return n <= INT64_MAX;
+  return n <= UINT64_MAX;
 }
 
-/** go-yaml v2 reads `YYYY-…` values in these layouts as timestamps. */
+/** strconv.ParseInt(s, 2, 64) succeeds. */
+function parsesInBase2(s: string): boolean {
+  const m = /^([-+]?)([01]+)$/.exec(s);
+  if (m === null) return false;
+  const n = BigInt(`0b${m[2] ?? '0'}`);
+  return m[1] === '-' ? n <= INT64_MAX + 1n : n <= INT64_MAX;
+}
+
+/** go-yaml v2 reads `YYYY-…` values in these Go time layouts as timestamps. */
 function looksLikeTimestamp(s: string): boolean {
   if (!/^[0-9]{4}-/.test(s)) return false;
   const date = '([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})';
-  const time = '([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(\\.[0-9]+)?';
-  const zone = '(Z|[+-][0-9]{2}:[0-9]{2})';
-  const layouts = [
-    new RegExp(`^${date}[Tt]${time}${zone}$`),
-    new RegExp(`^${date} ${time}$`),
-    new RegExp(`^${date}$`),
-  ];
+  const time = '([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?';
+  const zone = '(?:Z|[+-][0-9]{2}:[0-9]{2})';
+  const layouts = [new RegExp(`^${date}[Tt]${time}${zone}$`), new RegExp(`^${date} ${time}$`), new RegExp(`^${date}$`)];
   for (const re of layouts) {
     const m = re.exec(s);
-    if (m !== null && validDate(Number(m[1]), Number(m[2]), Number(m[3])) && validTime(m.slice(4, 7))) return true;
+    if (m === null) continue;
+    const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+    if (validDate(year ?? 0, month ?? 0, day ?? 0) && hour < 24 && minute < 60 && second < 60) return true;
   }
   return false;
 }
 
 function validDate(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
-  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
   return day <= days;
-}
-
-function validTime(parts: (string | undefined)[]): boolean {
-  const [h, m, s] = parts.map((p) => (p === undefined ? 0 : Number(p)));
-  return (h ?? 0) < 24 && (m ?? 0) < 60 && (s ?? 0) < 60;
 }
 
 function formatNonString(v: null | boolean | number): string {

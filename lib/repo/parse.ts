@@ -179,9 +179,13 @@ function addDocument(path: string, line: number, value: unknown, objects: Declar
     for (const item of value.items) addDocument(path, line, item, objects, errors, depth + 1);
     return;
   }
+  if (typeof kind !== 'string' || kind === '') {
+    // nomos' decoder rejects a document without kind before any check runs: KNV2001, not 2010.
+    errors.push(pathError('KNV2001', `the object at line ${line} has no kind: every object needs apiVersion, kind and metadata.name (non-empty strings)`, path, line));
+    return;
+  }
   const missing: string[] = [];
   if (typeof value.apiVersion !== 'string' || value.apiVersion === '') missing.push('apiVersion');
-  if (typeof kind !== 'string' || kind === '') missing.push('kind');
   const meta = value.metadata;
   if (!isMap(meta)) missing.push('metadata');
   else if (typeof meta.name !== 'string' || meta.name === '') missing.push('metadata.name');

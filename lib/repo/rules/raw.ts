@@ -229,12 +229,35 @@ export const knv1006ConfigSyncSchema: ObjectRule = (d) => {
     }
   } else if (isClusterSelectorKind(d) || isNamespaceSelectorKind(d)) {
     if (!isMap(spec)) problems.push('spec must be a map with a selector');
-    else if (isNamespaceSelectorKind(d) && spec.mode !== undefined && typeof spec.mode !== 'string') problems.push('spec.mode must be a string');
+    else {
+      if (isNamespaceSelectorKind(d) && spec.mode !== undefined && typeof spec.mode !== 'string') problems.push('spec.mode must be a string');
+      problems.push(...selectorShapeProblems(spec.selector));
+    }
   } else if (isClusterKind(d)) {
     if (spec !== undefined && spec !== null && !isMap(spec)) problems.push('spec must be a map');
   }
   return problems.length === 0 ? [] : [objectError('KNV1006', `The ${d.obj.kind} does not decode into its schema: ${problems.join('; ')}`, d)];
 };
+
+/** Type errors in a LabelSelector are decode errors (1006); semantic ones are 1014. */
+function selectorShapeProblems(sel: unknown): string[] {
+  if (sel === undefined || sel === null) return [];
+  if (!isMap(sel)) return ['spec.selector must be a map'];
+  const out: string[] = [];
+  const { matchLabels, matchExpressions } = sel;
+  if (matchLabels !== undefined && matchLabels !== null && (!isMap(matchLabels) || Object.values(matchLabels).some((v) => typeof v !== 'string'))) {
+    out.push('spec.selector.matchLabels must be a map of strings');
+  }
+  if (matchExpressions !== undefined && matchExpressions !== null) {
+    if (!Array.isArray(matchExpressions)) out.push('spec.selector.matchExpressions must be a list');
+    else matchExpressions.forEach((e, i) => {
+      if (!isMap(e) || (e.key !== undefined && typeof e.key !== 'string') || (e.operator !== undefined && typeof e.operator !== 'string') || (e.values !== undefined && e.values !== null && (!Array.isArray(e.values) || e.values.some((v) => typeof v !== 'string')))) {
+        out.push(`spec.selector.matchExpressions[${i}] must be {key: string, operator: string, values: [strings]}`);
+      }
+    });
+  }
+  return out;
+}
 
 const SELECTION_KEYS = [ANN_CLUSTER_SELECTOR, ANN_CLUSTER_NAME_SELECTOR];
 
@@ -307,7 +330,7 @@ export function repoRules(objs: readonly DeclaredObject[]): VetError[] {
   const repo = repos[0] as DeclaredObject;
   const spec = repo.obj.spec;
   const version = isMap(spec) ? spec.version : undefined;
-  return version === '1.0.0' || version === '0.1.0'
+  return version === '1.0.0' || version === '0.1.0' || (version !== undefined && typeof version !== 'string') // KNV1006 covers a non-string
     ? []
     : [objectError('KNV1027', `Unsupported Repo spec.version ${JSON.stringify(version ?? '')}; use "1.0.0"`, repo)];
 }
