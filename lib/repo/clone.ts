@@ -1,22 +1,18 @@
-import type { DeclaredObject, KubeObject } from './types.ts';
+import type { DeclaredObject, KubeObject, ObjectMeta } from './types.ts';
 
 /**
- * A copy whose metadata (and label/annotation maps) can be changed freely. Everything below
- * `metadata` stays shared: the engine never writes there, and deep copies of 10,000 objects
- * per cluster would dominate vet time.
+ * A copy with some metadata fields replaced. Nothing is ever changed in place: declared
+ * objects are shared by every cluster pass (and every inherited copy), and copying a whole
+ * object per namespace per cluster would dominate vet time, so only the metadata level is new.
  */
-export function cloneMeta(d: DeclaredObject): DeclaredObject {
-  const m = d.obj.metadata;
-  const metadata = { ...m };
-  if (m.labels) metadata.labels = { ...m.labels };
-  if (m.annotations) metadata.annotations = { ...m.annotations };
-  return { obj: { ...d.obj, metadata } as KubeObject, source: d.source };
+export function withMeta(d: DeclaredObject, patch: Partial<ObjectMeta>): DeclaredObject {
+  return { obj: { ...d.obj, metadata: { ...d.obj.metadata, ...patch } } as KubeObject, source: d.source };
 }
 
-export function setAnnotation(d: DeclaredObject, key: string, value: string): void {
-  (d.obj.metadata.annotations ??= {})[key] = value;
+export function withAnnotations(d: DeclaredObject, add: Record<string, string>): DeclaredObject {
+  return withMeta(d, { annotations: { ...d.obj.metadata.annotations, ...add } });
 }
 
-export function setLabel(d: DeclaredObject, key: string, value: string): void {
-  (d.obj.metadata.labels ??= {})[key] = value;
+export function withLabels(d: DeclaredObject, add: Record<string, string>): DeclaredObject {
+  return withMeta(d, { labels: { ...d.obj.metadata.labels, ...add } });
 }

@@ -21,21 +21,32 @@ export function hasBlockingErrors(errors: readonly VetError[]): boolean {
   return errors.some(isBlockingError);
 }
 
+export interface FormatOptions {
+  /**
+   * Printed before relative `source:` paths, as nomos prints the absolute policy dir there
+   * (`source: /home/me/policy/namespaces/a.yaml`). Default: none, paths stay relative.
+   */
+  readonly policyDir?: string;
+}
+
 /**
  * One error as nomos prints it: `KNV<code>: <message>`, a blank line, the offending objects (or
  * paths), a blank line, the documentation link. pushsync adds `line: <n>` after `source:`.
  */
-export function formatError(e: VetError): string {
-  const context = formatContext(e);
+export function formatError(e: VetError, options: FormatOptions = {}): string {
+  const context = formatContext(e, options);
   const head = `${e.code}: ${e.message}`;
   const body = context === '' ? head : `${head}\n\n${context}`;
   return `${body}\n\n${URL_BASE}${codeNumber(e.code)}`;
 }
 
-function formatContext(e: VetError): string {
+function formatContext(e: VetError, options: FormatOptions): string {
   if (e.objects !== undefined && e.objects.length > 0) {
     // Sorted as nomos sorts them, so the block order does not depend on the engine's order.
-    return e.objects.map(formatObject).sort(compareCodePoints).join('\n\n');
+    return e.objects
+      .map((o) => formatObject(o, options))
+      .sort(compareCodePoints)
+      .join('\n\n');
   }
   if (e.path !== undefined && e.path !== '') {
     const lines = [`path: ${displayPath(e.path)}`];
@@ -45,10 +56,10 @@ function formatContext(e: VetError): string {
   return '';
 }
 
-function formatObject(ref: ObjectRef): string {
+function formatObject(ref: ObjectRef, options: FormatOptions): string {
   const lines: string[] = [];
   if (ref.source !== undefined && ref.source !== '') {
-    lines.push(`source: ${ref.source}`);
+    lines.push(`source: ${withPolicyDir(ref.source, options.policyDir)}`);
     if (ref.line !== undefined) lines.push(`line: ${ref.line}`);
   }
   if (ref.namespace !== undefined && ref.namespace !== '') lines.push(`namespace: ${ref.namespace}`);
@@ -58,6 +69,11 @@ function formatObject(ref: ObjectRef): string {
   lines.push(`version: ${ref.version}`);
   lines.push(`kind: ${ref.kind}`);
   return lines.join('\n');
+}
+
+function withPolicyDir(source: string, policyDir: string | undefined): string {
+  if (policyDir === undefined || policyDir === '' || source.startsWith('/')) return source;
+  return `${policyDir.replace(/\/+$/, '')}/${source}`;
 }
 
 /** nomos assumes a path without an extension is a directory and marks it with a trailing `/`. */
@@ -75,15 +91,15 @@ function codeNumber(code: string): string {
  * A list of errors as nomos prints a MultiError: sorted by text and de-duplicated, with an
  * `<n> error(s)` header; a lone error is printed bare, as nomos does.
  */
-export function formatErrorList(errors: readonly VetError[]): string {
-  const texts = uniqueSortedTexts(errors);
+export function formatErrorList(errors: readonly VetError[], options: FormatOptions = {}): string {
+  const texts = uniqueSortedTexts(errors, options);
   if (errors.length === 1 && texts.length === 1) return texts[0] ?? '';
   const parts = [`${texts.length} error(s)\n`, ...texts.map((t, i) => `[${i + 1}] ${t}\n`)];
   return parts.join('\n\n');
 }
 
-function uniqueSortedTexts(errors: readonly VetError[]): string[] {
-  const texts = errors.map(formatError).sort(compareCodePoints);
+function uniqueSortedTexts(errors: readonly VetError[], options: FormatOptions): string[] {
+  const texts = errors.map((e) => formatError(e, options)).sort(compareCodePoints);
   return texts.filter((t, i) => i === 0 || texts[i - 1] !== t);
 }
 
@@ -91,22 +107,22 @@ function uniqueSortedTexts(errors: readonly VetError[]): string[] {
  * The text `nomos vet` prints after `Error: ` when some cluster has errors, or undefined when all
  * are clean. Clusters appear in the order given; `defaultcluster` gets no header.
  */
-export function formatVetErrors(results: readonly CompileResult[]): string | undefined {
+export function formatVetErrors(results: readonly CompileResult[], options: FormatOptions = {}): string | undefined {
   const blocks = results
     .filter((r) => r.errors.length > 0)
     .map((r) =>
       r.cluster === DEFAULT_CLUSTER
-        ? formatErrorList(r.errors)
-        : `errors for cluster ${goQuote(r.cluster)}:\n${formatErrorList(r.errors)}\n`,
+        ? formatErrorList(r.errors, options)
+        : `errors for cluster ${goQuote(r.cluster)}:\n${formatErrorList(r.errors, options)}\n`,
     );
   return blocks.length === 0 ? undefined : blocks.join('\n\n');
 }
 
 /** The lines `nomos hydrate` prints to stderr, one per cluster with errors (each ends in `\n`). */
-export function formatHydrateErrors(results: readonly CompileResult[]): string {
+export function formatHydrateErrors(results: readonly CompileResult[], options: FormatOptions = {}): string {
   return results
     .filter((r) => r.errors.length > 0)
-    .map((r) => `errors for Cluster ${goQuote(r.cluster)}: ${formatErrorList(r.errors)}\n`)
+    .map((r) => `errors for Cluster ${goQuote(r.cluster)}: ${formatErrorList(r.errors, options)}\n`)
     .join('');
 }
 

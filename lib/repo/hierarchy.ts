@@ -6,7 +6,7 @@ import type { DeclaredObject, VetError } from './types.ts';
 import { objectError, pathError } from './errors.ts';
 import { gkKey, groupOf, CM_GROUP } from './gvk.ts';
 import { isMap } from './parse.ts';
-import { cloneMeta, setAnnotation, setLabel } from './clone.ts';
+import { withMeta } from './clone.ts';
 import { baseName, dirOf, isUnder, topDir } from './paths.ts';
 import { matches } from './selector.ts';
 import type { Scope } from './scope.ts';
@@ -34,8 +34,7 @@ export function namespaceFromDirectory(objs: readonly DeclaredObject[]): { objec
   const objects = objs.map((d) => {
     const dir = dirOf(d.source.path);
     if (isNamespace(d) || !nsDirs.has(dir) || (typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== '')) return d;
-    const c = cloneMeta(d);
-    c.obj.metadata.namespace = baseName(dir);
+    const c = withMeta(d, { namespace: baseName(dir) });
     assigned.add(c);
     return c;
   });
@@ -226,9 +225,7 @@ export function buildTree(scoped: readonly Scoped[], selectors: ReadonlyMap<stri
     for (let dir = dirOf(nsDir); dir !== ''; dir = dirOf(dir)) {
       for (const d of abstractObjects.get(dir) ?? []) {
         if (!keptBySelector(d, ns, selectors)) continue;
-        const copy = cloneMeta(d);
-        copy.obj.metadata.namespace = ns.obj.metadata.name;
-        out.push(copy);
+        out.push(withMeta(d, { namespace: ns.obj.metadata.name }));
       }
     }
   }
@@ -244,11 +241,12 @@ function keptBySelector(d: DeclaredObject, ns: DeclaredObject, selectors: Readon
 
 /** `namespaces/a/b/c` → a: "2", b: "1", c: "0", and the HNC managed-by annotation. */
 function withDepthLabels(n: DeclaredObject, dir: string): DeclaredObject {
-  const c = cloneMeta(n);
+  const labels = { ...n.obj.metadata.labels };
   const parts = dir.split('/').slice(1);
-  parts.forEach((p, i) => setLabel(c, `${p}${DEPTH_SUFFIX}`, String(parts.length - 1 - i)));
-  const user = c.obj.metadata.annotations?.[ANN_HNC_MANAGED_BY];
-  if (user !== undefined && user !== 'configmanagement.gke.io') setAnnotation(c, ANN_ORIGINAL_HNC_MANAGED_BY, user);
-  setAnnotation(c, ANN_HNC_MANAGED_BY, 'configmanagement.gke.io');
-  return c;
+  parts.forEach((p, i) => (labels[`${p}${DEPTH_SUFFIX}`] = String(parts.length - 1 - i)));
+  const annotations = { ...n.obj.metadata.annotations };
+  const user = annotations[ANN_HNC_MANAGED_BY];
+  if (user !== undefined && user !== 'configmanagement.gke.io') annotations[ANN_ORIGINAL_HNC_MANAGED_BY] = user;
+  annotations[ANN_HNC_MANAGED_BY] = 'configmanagement.gke.io';
+  return withMeta(n, { labels, annotations });
 }

@@ -22,7 +22,7 @@ import { buildTree, hierarchyConfigs, knv1039WrongTopDir, namespaceFromDirectory
 import { namespaceSelectors } from './namespace-selectors.ts';
 import { placeUnstructured } from './unstructured.ts';
 import { knv1029Duplicates, knv1056ManagedInUnmanagedNamespace, knv1070Threshold } from './rules/final.ts';
-import { cloneMeta, setAnnotation, setLabel } from './clone.ts';
+import { withMeta } from './clone.ts';
 import { dirOf, topDir } from './paths.ts';
 import { gkKey, groupOf, versionOf } from './gvk.ts';
 import {
@@ -122,13 +122,13 @@ function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
   const { scopes, errors: scopeTableErrors } = buildScopes(selected, p.apiResources);
   const errors: VetError[] = [...scopeTableErrors];
   const scoped = selected.map((orig) => {
-    const d = cloneMeta(orig);
-    const scope: Scope = isEngineKind(d) ? 'Cluster' : resolveScope(d, scopes, format);
-    if (!isEngineKind(d)) {
-      errors.push(...knv1052ClusterScopedWithNamespace(d, scope), ...knv1004NamespaceSelectorOnClusterScoped(d, scope), ...knv1053NamespaceAndSelector(d, scope, explicitNs.has(orig)));
-      if (options.namespaceRepo && format === 'unstructured') errors.push(...knv1058NamespaceRepo(d, scope, options.namespaceRepo));
-    }
-    return { d, scope };
+    if (isEngineKind(orig)) return { d: orig, scope: 'Cluster' as Scope };
+    const r = resolveScope(orig, scopes, format);
+    const { d, scope } = r;
+    const e = [...knv1052ClusterScopedWithNamespace(d, scope), ...knv1004NamespaceSelectorOnClusterScoped(d, scope), ...knv1053NamespaceAndSelector(d, scope, explicitNs.has(orig))];
+    if (options.namespaceRepo && format === 'unstructured') e.push(...knv1058NamespaceRepo(d, scope, options.namespaceRepo));
+    if (e.length > 0) errors.push(...e);
+    return r;
   });
   errors.push(...knv1029DuplicateNamespaceSelector(selected));
   let placed: DeclaredObject[] = [];
@@ -165,25 +165,24 @@ function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
   ];
   if (final.length > 0) return fail(final);
 
-  for (const d of placed) stamp(d, cluster, options.policyDir ?? '');
-  placed.sort(byOrigin);
-  return { cluster, errors: [], objects: placed };
+  const policyDir = (options.policyDir ?? '').replace(/\/+$/, '');
+  return { cluster, errors: [], objects: sortByOrigin(placed.map((d) => stamp(d, cluster, policyDir))) };
 }
 
 /** The metadata Config Sync adds during hydration (spec §6.2), plus pushsync's own source path. */
-function stamp(d: DeclaredObject, cluster: string, policyDir: string): void {
-  setLabel(d, LABEL_DECLARED_VERSION, versionOf(d.obj.apiVersion));
-  if (cluster !== '' && cluster !== DEFAULT_CLUSTER) setAnnotation(d, ANN_CLUSTER_NAME, cluster);
-  const source = policyDir === '' ? d.source.path : `${policyDir.replace(/\/+$/, '')}/${d.source.path}`;
-  setAnnotation(d, ANN_SOURCE_PATH, source);
-  setAnnotation(d, ANN_PUSHSYNC_SOURCE_PATH, source);
-  if (isNamespace(d) && PROTECTED_NAMESPACES.has(d.obj.metadata.name)) setAnnotation(d, ANN_DELETION, 'detach');
+function stamp(d: DeclaredObject, cluster: string, policyDir: string): DeclaredObject {
+  const m = d.obj.metadata;
+  const source = policyDir === '' ? d.source.path : `${policyDir}/${d.source.path}`;
+  const annotations: Record<string, string> = { ...m.annotations, [ANN_SOURCE_PATH]: source, [ANN_PUSHSYNC_SOURCE_PATH]: source };
+  if (cluster !== '' && cluster !== DEFAULT_CLUSTER) annotations[ANN_CLUSTER_NAME] = cluster;
+  if (isNamespace(d) && PROTECTED_NAMESPACES.has(m.name)) annotations[ANN_DELETION] = 'detach';
+  return withMeta(d, { labels: { ...m.labels, [LABEL_DECLARED_VERSION]: versionOf(d.obj.apiVersion) }, annotations });
 }
 
-function byOrigin(a: DeclaredObject, b: DeclaredObject): number {
-  const ka = `${a.source.path}\0${String(a.source.line).padStart(9, '0')}\0${a.obj.metadata.namespace ?? ''}`;
-  const kb = `${b.source.path}\0${String(b.source.line).padStart(9, '0')}\0${b.obj.metadata.namespace ?? ''}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Stable output order: file, line, then namespace (inherited copies share file and line). */
+function sortByOrigin(objs: DeclaredObject[]): DeclaredObject[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return objs.sort((a, b) => cmp(a.source.path, b.source.path) || a.source.line - b.source.line || cmp(a.obj.metadata.namespace ?? '', b.obj.metadata.namespace ?? ''));
 }
 
 /** Compile the snapshot for one cluster: read → vet phases → hydrated objects. */

@@ -4,7 +4,7 @@
  */
 import type { DeclaredObject, VetError } from './types.ts';
 import { objectError } from './errors.ts';
-import { cloneMeta } from './clone.ts';
+import { withMeta } from './clone.ts';
 import { matches } from './selector.ts';
 import type { Scope } from './scope.ts';
 import type { NamespaceSelectorDef } from './namespace-selectors.ts';
@@ -25,9 +25,7 @@ export function placeUnstructured(
     if (typeof ns === 'string' && ns !== '') { objects.push(d); continue; }
     const ref = d.obj.metadata.annotations?.[ANN_NAMESPACE_SELECTOR];
     if (ref === undefined) {
-      const c = cloneMeta(d);
-      c.obj.metadata.namespace = defaultNamespace;
-      objects.push(c);
+      objects.push(withMeta(d, { namespace: defaultNamespace }));
       continue;
     }
     const def = selectors.get(ref);
@@ -39,9 +37,7 @@ export function placeUnstructured(
     // matches means the object applies nowhere, which is not an error.
     for (const n of namespaces) {
       if (!matches(def.selector, n.obj.metadata.labels ?? {})) continue;
-      const c = cloneMeta(d);
-      c.obj.metadata.namespace = n.obj.metadata.name;
-      objects.push(c);
+      objects.push(withMeta(d, { namespace: n.obj.metadata.name }));
     }
   }
   return { objects, errors };

@@ -9,7 +9,7 @@ import { objectError } from '../errors.ts';
 import { groupOf } from '../gvk.ts';
 import type { Scope, ScopeTable } from '../scope.ts';
 import { topDir } from '../paths.ts';
-import { setAnnotation } from '../clone.ts';
+import { withAnnotations } from '../clone.ts';
 import { ANN_NAMESPACE_SELECTOR, ANN_UNKNOWN_SCOPE, isNamespaceSelectorKind, isRepoKind, isHierarchyConfigKind } from '../keys.ts';
 import { duplicatesBy } from './raw.ts';
 
@@ -18,13 +18,14 @@ export function isEngineKind(d: DeclaredObject): boolean {
   return isNamespaceSelectorKind(d) || isRepoKind(d) || isHierarchyConfigKind(d);
 }
 
-export function resolveScope(d: DeclaredObject, scopes: ScopeTable, format: SourceFormat): Scope {
-  const known = scopes.lookup(groupOf(d.obj.apiVersion), d.obj.kind);
-  if (known) return known;
-  setAnnotation(d, ANN_UNKNOWN_SCOPE, 'true');
-  if (format === 'hierarchy') return topDir(d.source.path) === 'namespaces' ? 'Namespaced' : 'Cluster';
+/** The object's scope; an unknown kind comes back as an annotated copy. */
+export function resolveScope(orig: DeclaredObject, scopes: ScopeTable, format: SourceFormat): { d: DeclaredObject; scope: Scope } {
+  const known = scopes.lookup(groupOf(orig.obj.apiVersion), orig.obj.kind);
+  if (known) return { d: orig, scope: known };
+  const d = withAnnotations(orig, { [ANN_UNKNOWN_SCOPE]: 'true' });
+  if (format === 'hierarchy') return { d, scope: topDir(d.source.path) === 'namespaces' ? 'Namespaced' : 'Cluster' };
   const ns = d.obj.metadata.namespace;
-  return typeof ns === 'string' && ns !== '' ? 'Namespaced' : 'Cluster';
+  return { d, scope: typeof ns === 'string' && ns !== '' ? 'Namespaced' : 'Cluster' };
 }
 
 export function knv1052ClusterScopedWithNamespace(d: DeclaredObject, scope: Scope): VetError[] {
