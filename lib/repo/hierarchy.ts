@@ -27,18 +27,14 @@ import {
 type Scoped = { readonly d: DeclaredObject; readonly scope: Scope };
 
 /** H, before selection: objects in a namespace directory get that namespace (spec §2.2). */
-export function namespaceFromDirectory(objs: readonly DeclaredObject[]): { objects: DeclaredObject[]; assigned: Set<DeclaredObject> } {
+export function namespaceFromDirectory(objs: readonly DeclaredObject[]): DeclaredObject[] {
   const nsDirs = new Set(objs.filter((d) => isNamespace(d) && topDir(d.source.path) === 'namespaces').map((d) => dirOf(d.source.path)));
   nsDirs.delete('namespaces');
-  const assigned = new Set<DeclaredObject>();
-  const objects = objs.map((d) => {
+  return objs.map((d) => {
     const dir = dirOf(d.source.path);
     if (isNamespace(d) || !nsDirs.has(dir) || (typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== '')) return d;
-    const c = withMeta(d, { namespace: baseName(dir) });
-    assigned.add(c);
-    return c;
+    return withMeta(d, { namespace: baseName(dir) });
   });
-  return { objects, assigned };
 }
 
 /** KNV1039: where each kind may be declared (spec §2.3). Cluster/ClusterSelector are raw-phase. */
@@ -139,7 +135,7 @@ export function buildTree(scoped: readonly Scoped[], selectors: ReadonlyMap<stri
   for (const dir of [...nodeDirs].sort()) {
     const parent = dirOf(dir);
     if (nsDirs.has(parent)) {
-      errors.push(pathError('KNV1003', `A namespace directory MUST NOT have sub-directories: ${parent}/ declares Namespace ${JSON.stringify(baseName(parent))} and holds ${dir}/`, `${dir}/`));
+      errors.push({ ...pathError('KNV1003', `A namespace directory MUST NOT have sub-directories: ${parent}/ declares Namespace ${JSON.stringify(baseName(parent))} and holds ${dir}/; move the sub-directory out, or make ${parent}/ an abstract directory`, `${parent}/`), paths: [`${dir}/`] });
     }
   }
 
@@ -175,7 +171,8 @@ export function buildTree(scoped: readonly Scoped[], selectors: ReadonlyMap<stri
     const msg = leaf
       ? `The directory ${dir}/ holds namespaced objects but declares no Namespace; add a Namespace named ${JSON.stringify(baseName(dir))} to it, or move the objects`
       : `The abstract namespace directory ${dir}/ holds objects but has no namespace directory below it, so they would apply nowhere`;
-    errors.push(objectError('KNV1044', msg, ...objs));
+    const { line: _line, ...e } = objectError('KNV1044', msg, ...objs);
+    errors.push({ ...e, path: `${dir}/` });
   }
 
   // KNV1013: a namespace-selector must name a selector in the object's directory or above it.
@@ -185,7 +182,7 @@ export function buildTree(scoped: readonly Scoped[], selectors: ReadonlyMap<stri
     const def = selectors.get(ref);
     if (!def) errors.push(objectError('KNV1013', `The object refers to NamespaceSelector ${JSON.stringify(ref)}, which is not declared`, s.d));
     else if (!isUnder(dirOf(s.d.source.path), def.dir)) {
-      errors.push(objectError('KNV1013', `NamespaceSelector ${JSON.stringify(ref)} is declared in ${def.dir}/, which is not this object's directory or an ancestor of it`, s.d));
+      errors.push(objectError('KNV1013', `NamespaceSelector ${JSON.stringify(ref)} is declared in ${def.dir}/, which is not this object's directory or an ancestor of it`, s.d, def.decl));
     }
   }
 

@@ -67,7 +67,7 @@ function includedObjects(results: readonly CompileResult[]): Placed[] {
 
 function render(objs: readonly KubeObject[], format: HydrateFormat): string {
   if (format === 'json') return goJsonIndent({ apiVersion: 'v1', kind: 'List', items: objs as unknown as Json[] });
-  return objs.map((o) => `---\n${goYaml(o as unknown as Json)}`).join('');
+  return objs.map((o) => `---\n${emitYaml(o as unknown as Json)}`).join('');
 }
 
 function fileName(p: Placed, ext: string, multiCluster: boolean, withGroup: boolean): string {
@@ -141,30 +141,62 @@ function withoutServerFields(obj: KubeObject): KubeObject {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** What JSON.stringify keeps of a value (Dates as strings, undefined dropped), as plain data. */
+/**
+ * A deep copy holding what JSON.stringify would keep of a value: Dates (and other toJSON objects)
+ * as their JSON form, undefined and functions dropped (null inside arrays), non-finite numbers null.
+ */
 function toJson(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value)) as Json;
+  return toJsonOrSkip(value) ?? null;
 }
 
-function sortKeysDeep(v: Json, compare: (a: string, b: string) => number): Json {
-  if (Array.isArray(v)) return v.map((x) => sortKeysDeep(x, compare));
-  if (v !== null && typeof v === 'object') {
-    const out: { [key: string]: Json } = {};
-    for (const k of Object.keys(v).sort(compare)) out[k] = sortKeysDeep(v[k] as Json, compare);
-    return out;
+function toJsonOrSkip(v: unknown): Json | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : null;
+    case 'object': {
+      if (v === null) return null;
+      const withToJson = v as { toJSON?: unknown };
+      if (typeof withToJson.toJSON === 'function') return toJson((withToJson.toJSON as () => unknown).call(v));
+      if (Array.isArray(v)) return v.map((x) => toJsonOrSkip(x) ?? null);
+      const out: { [key: string]: Json } = {};
+      for (const [k, x] of Object.entries(v)) {
+        const j = toJsonOrSkip(x);
+        if (j !== undefined) out[k] = j;
+      }
+      return out;
+    }
+    default:
+      return undefined;
   }
-  return v;
 }
 
 /**
- * Go sorts map keys by bytes and HTML-escapes `<`, `>`, `&` (and U+2028/2029); otherwise its
- * indented output is JSON.stringify's with a tab. Those characters only occur inside strings.
+ * Go sorts map keys by bytes and HTML-escapes `<`, `>`, `&` (and U+2028/2029). Written by hand:
+ * a JS object always lists integer-like keys ("2", "10") first, whatever order they were added in.
  */
 export function goJsonIndent(value: unknown): string {
-  const sorted = sortKeysDeep(toJson(value), compareBytes);
-  return JSON.stringify(sorted, null, '\t').replace(/[<>&\u2028\u2029]/g, (c) => {
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
+  return writeJson(toJson(value), '');
+}
+
+function writeJson(v: Json, indent: string): string {
+  if (typeof v === 'string') return jsonString(v);
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  const inner = `${indent}\t`;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    return `[\n${v.map((x) => inner + writeJson(x, inner)).join(',\n')}\n${indent}]`;
+  }
+  const keys = Object.keys(v).sort(compareBytes);
+  if (keys.length === 0) return '{}';
+  const entries = keys.map((k) => `${inner}${jsonString(k)}: ${writeJson(v[k] as Json, inner)}`);
+  return `{\n${entries.join(',\n')}\n${indent}}`;
+}
+
+function jsonString(s: string): string {
+  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function compareBytes(a: string, b: string): number {
@@ -198,29 +230,34 @@ interface NodeContext {
 }
 
 /** One YAML document for `value`, as go-yaml v2's Marshal prints it (ends with a newline). */
-export function goYaml(value: Json): string {
+export function goYaml(value: unknown): string {
+  return emitYaml(toJson(value));
+}
+
+function emitYaml(value: Json): string {
   const e = new Emitter();
-  e.node(toJson(value), { mapping: false, simpleKey: false });
+  e.node(value, { mapping: false, simpleKey: false });
   e.writeIndent(); // document end
-  return e.out;
+  return e.text();
 }
 
 class Emitter {
-  out = '';
+  private readonly parts: string[] = [];
   private column = 0;
   private indent = -1;
   private readonly indents: number[] = [];
   private whitespace = true;
   private indention = true;
-  private flowLevel = 0;
+  /** Always 0: flow style is used only for empty collections, which hold no nodes. */
+  private readonly flowLevel = 0;
 
   node(v: Json, ctx: NodeContext): void {
     if (Array.isArray(v)) {
-      if (v.length === 0 || this.flowLevel > 0) this.emptyFlow('[', ']');
+      if (v.length === 0) this.emptyFlow('[', ']');
       else this.blockSequence(v, ctx);
     } else if (v !== null && typeof v === 'object') {
       const keys = Object.keys(v);
-      if (keys.length === 0 || this.flowLevel > 0) this.emptyFlow('{', '}');
+      if (keys.length === 0) this.emptyFlow('{', '}');
       else this.blockMapping(v, keys.sort(goKeyCompare));
     } else if (typeof v === 'string') {
       this.scalar(v, requestedStringStyle(v), ctx);
@@ -229,12 +266,9 @@ class Emitter {
     }
   }
 
+  /** Only empty collections are written in flow style, so nothing goes between the brackets. */
   private emptyFlow(open: string, close: string): void {
     this.writeIndicator(open, true, true, false);
-    this.increaseIndent(true, false);
-    this.flowLevel++;
-    this.flowLevel--;
-    this.popIndent();
     this.writeIndicator(close, false, false, false);
   }
 
@@ -272,13 +306,37 @@ class Emitter {
     const a = analysis ?? analyze(text);
     const style = selectStyle(requested, a, text, ctx.simpleKey, this.flowLevel);
     this.increaseIndent(true, false);
-    const cps = Array.from(text);
     const allowBreaks = !ctx.simpleKey;
+    if (!this.writeShort(text, style, allowBreaks)) this.writeLong(Array.from(text), style, allowBreaks);
+    this.popIndent();
+  }
+
+  /**
+   * The common case in one write: printable ASCII that cannot reach the fold width and needs no
+   * escaping. Gives the same bytes as the character-by-character writers. False if it does not apply.
+   */
+  private writeShort(text: string, style: Style, allowBreaks: boolean): boolean {
+    if ((style !== 'plain' && style !== 'double') || !/^[\x20-\x7e]*$/.test(text)) return false;
+    if (style === 'double' && /["\\]/.test(text)) return false;
+    const start = this.column + (this.whitespace ? 0 : 1) + (style === 'double' ? 1 : 0);
+    if (allowBreaks && start + text.length - 1 > BEST_WIDTH) return false;
+    if (style === 'plain') {
+      if (!this.whitespace) this.put(' ');
+    } else {
+      this.writeIndicator('"', true, false, false);
+    }
+    this.putRun(text, text.length);
+    if (style === 'double') this.writeIndicator('"', false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+    return true;
+  }
+
+  private writeLong(cps: string[], style: Style, allowBreaks: boolean): void {
     if (style === 'plain') this.writePlain(cps, allowBreaks);
     else if (style === 'single') this.writeSingleQuoted(cps, allowBreaks);
     else if (style === 'double') this.writeDoubleQuoted(cps, allowBreaks);
     else this.writeLiteral(cps);
-    this.popIndent();
   }
 
   private increaseIndent(flow: boolean, indentless: boolean): void {
@@ -291,13 +349,24 @@ class Emitter {
     this.indent = this.indents.pop() ?? -1;
   }
 
-  private put(s: string): void {
-    this.out += s;
+  text(): string {
+    return this.parts.join('');
+  }
+
+  /** One character (one column). */
+  private put(c: string): void {
+    this.parts.push(c);
     this.column++;
   }
 
+  /** A run of characters known to occupy `width` columns. */
+  private putRun(s: string, width: number): void {
+    this.parts.push(s);
+    this.column += width;
+  }
+
   private putBreak(): void {
-    this.out += '\n';
+    this.parts.push('\n');
     this.column = 0;
   }
 
@@ -305,7 +374,7 @@ class Emitter {
     if (c === '\n') {
       this.putBreak();
     } else {
-      this.out += c;
+      this.parts.push(c);
       this.column = 0;
     }
   }
@@ -313,7 +382,7 @@ class Emitter {
   writeIndent(): void {
     const indent = Math.max(this.indent, 0);
     if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
-    while (this.column < indent) this.put(' ');
+    if (this.column < indent) this.putRun(' '.repeat(indent - this.column), indent - this.column);
     this.whitespace = true;
     this.indention = true;
   }
@@ -608,7 +677,7 @@ const UINT64_MAX = 2n ** 64n - 1n;
 function resolvesToString(s: string): boolean {
   if (YAML11_SPECIAL.has(s)) return false;
   const c = s[0];
-  if (c === '.') return !isGoFloat(s);
+  if (c === '.') return !(underscoresBetweenDigits(s) && isGoFloat(s.replaceAll('_', '')));
   if (c === '+' || c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
     if (looksLikeTimestamp(s)) return false;
     const plain = s.replaceAll('_', '');
@@ -624,6 +693,11 @@ function isBase60Float(s: string): boolean {
   const c = s[0];
   if (c === undefined || !(c === '+' || c === '-' || (c >= '0' && c <= '9')) || !s.includes(':')) return false;
   return BASE60_FLOAT.test(s);
+}
+
+/** strconv's rule for `_` in a decimal number: only between two digits. */
+function underscoresBetweenDigits(s: string): boolean {
+  return !/(^|[^0-9])_|_($|[^0-9])/.test(s);
 }
 
 /** A decimal float strconv.ParseFloat accepts without a range error. */
@@ -740,9 +814,11 @@ function cp(c: string): number {
 }
 
 function isLetter(c: string): boolean {
+  if (c.length === 1 && c < '\x80') return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   return /^\p{L}$/u.test(c);
 }
 
 function isDigit(c: string): boolean {
+  if (c.length === 1 && c < '\x80') return c >= '0' && c <= '9';
   return /^\p{Nd}$/u.test(c);
 }

@@ -55,8 +55,6 @@ interface Prepared {
   readonly format: SourceFormat;
   readonly errors: VetError[];
   readonly objects: DeclaredObject[];
-  /** Objects whose namespace came from their directory, not from the file. */
-  readonly dirAssigned: ReadonlySet<DeclaredObject>;
   readonly apiResources: SourceFile | undefined;
 }
 
@@ -88,7 +86,7 @@ export function selectFiles(files: readonly SourceFile[], format: SourceFormat):
 }
 
 function prepare(input: readonly SourceFile[], format: SourceFormat, namespaceRepo: string | undefined): Prepared {
-  const stop = (errors: VetError[]): Prepared => ({ format, errors: sortErrors(errors), objects: [], dirAssigned: new Set(), apiResources: undefined });
+  const stop = (errors: VetError[]): Prepared => ({ format, errors: sortErrors(errors), objects: [], apiResources: undefined });
   const sel = selectFiles(input, format);
   // Unlike nomos, a read error stops here: validating the rest would report a spurious
   // KNV1017 ("no Repo") when only system/repo.yaml failed to parse.
@@ -103,10 +101,10 @@ function prepare(input: readonly SourceFile[], format: SourceFormat, namespaceRe
   if (format === 'hierarchy') raw.push(...repoRules(parsed.objects));
   if (raw.length > 0) return stop(raw);
 
-  const { objects, assigned } = format === 'hierarchy' ? namespaceFromDirectory(parsed.objects) : { objects: parsed.objects, assigned: new Set<DeclaredObject>() };
+  const objects = format === 'hierarchy' ? namespaceFromDirectory(parsed.objects) : parsed.objects;
   const selErrors = selectionErrors(objects);
   if (selErrors.length > 0) return stop(selErrors);
-  return { format, errors: [], objects, dirAssigned: assigned, apiResources: sel.apiResources };
+  return { format, errors: [], objects, apiResources: sel.apiResources };
 }
 
 function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
@@ -116,7 +114,9 @@ function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
   const format = p.format;
 
   const selected = selectForCluster(p.objects, cluster, format);
-  const explicitNs = new Set(selected.filter((d) => !p.dirAssigned.has(d) && typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== ''));
+  // KNV1053 counts a namespace the directory gave too (nomos does): in H a namespace-selector
+  // only works from abstract directories.
+  const explicitNs = new Set(selected.filter((d) => typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== ''));
 
   // Scope phase.
   const { scopes, errors: scopeTableErrors } = buildScopes(selected, p.apiResources);

@@ -61,6 +61,8 @@ export interface VetError {
   readonly line?: number;
   readonly column?: number;
   readonly objects?: readonly ObjectRef[];
+  /** Further files or directories the error is about (e.g. both directories of a KNV1003). */
+  readonly paths?: readonly string[];
 }
 
 export interface CompileOptions {

@@ -51,7 +51,7 @@ describe('KNV rules against their fixtures', () => {
       const errors = results.flatMap((r) => r.errors);
       expect([...new Set(errors.map((e) => e.code))].sort()).toEqual([...new Set(expected.codes)].sort());
       if (expected.paths && expected.paths.length > 0) {
-        const ours = new Set(errors.flatMap((e) => [e.path, ...(e.objects ?? []).map((o) => o.source)]).filter(Boolean).map((p) => String(p).replace(/\/$/, '')));
+        const ours = new Set(errors.flatMap((e) => [e.path, ...(e.paths ?? []), ...(e.objects ?? []).map((o) => o.source)]).filter(Boolean).map((p) => String(p).replace(/\/$/, '')));
         for (const p of expected.paths) expect(ours, `error path ${p}`).toContain(p.replace(/\/$/, ''));
       }
     });
