@@ -24,3 +24,8 @@ export type { ObjectKey } from './safety.ts';
 export { parseFiles, MAX_FILE_BYTES } from './parse.ts';
 export { selectFiles } from './pipeline.ts';
 export * as keys from './keys.ts';
+export { validateSnapshotPath, isPolicyFile, isPolicyDir, isSkippedPath, compareCodePoints, API_RESOURCES_FILE, PATH_ERROR_CODE } from './files.ts';
+export { formatVetErrors, formatHydrateErrors, formatErrorList, vetReport, hasBlockingErrors, VET_SUCCESS_MESSAGE } from './format.ts';
+export type { FormatOptions, VetReport } from './format.ts';
+export { hydrateFiles, hydrateFlat, cleanObject } from './hydrate-output.ts';
+export type { HydrateFormat, HydrateOptions, HydratedFile } from './hydrate-output.ts';

@@ -32,10 +32,6 @@ const SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
   implicit: [builtin.null, bool11, builtin.int, builtin.float, builtin.merge],
 });
 
-export function isPolicyFile(path: string): boolean {
-  return /\.(ya?ml|json)$/i.test(path);
-}
-
 export interface ParseResult {
   readonly objects: DeclaredObject[];
   readonly errors: VetError[];

@@ -4,8 +4,9 @@
  * up to cluster selection is the same for every cluster, so vet() does it once.
  */
 import type { CompileOptions, CompileResult, DeclaredObject, SourceFile, SourceFormat, VetError } from './types.ts';
-import { sortErrors, pathError } from './errors.ts';
-import { isPolicyFile, parseFiles } from './parse.ts';
+import { sortErrors } from './errors.ts';
+import { parseFiles } from './parse.ts';
+import { API_RESOURCES_FILE, compareCodePoints, isPolicyFile, validateSnapshotPath } from './files.ts';
 import { OBJECT_RULES, knv1029DuplicateClusterSelector, repoRules, type RawContext } from './rules/raw.ts';
 import { clusterNamesOf, selectForCluster, selectionErrors } from './selection.ts';
 import { buildScopes, type Scope } from './scope.ts';
@@ -47,9 +48,6 @@ export interface VetOptions {
   readonly threshold?: number;
 }
 
-const HIERARCHY_DIRS = new Set(['system', 'cluster', 'clusterregistry', 'namespaces']);
-const SKIPPED_COMPONENTS = new Set(['.git', '.github', '.gitlab', '.gitlab-ci.yml']);
-
 /** The snapshot as far as it is independent of the target cluster. */
 interface Prepared {
   readonly format: SourceFormat;
@@ -58,30 +56,18 @@ interface Prepared {
   readonly apiResources: SourceFile | undefined;
 }
 
-/** A path a caller hands in must stay inside the policy dir. */
-function badPath(path: string): string | undefined {
-  if (path === '' || path.startsWith('/') || /^[A-Za-z]:/.test(path)) return 'is absolute or empty';
-  if (path.includes('\\')) return 'contains a backslash';
-  if (path.includes('\0')) return 'contains a NUL byte';
-  if (path.split('/').some((c) => c === '..' || c === '.' || c === '')) return 'has an empty, "." or ".." component';
-  return undefined;
-}
-
+/** The files the engine reads, in code-point order; a path a caller must not hand in is an error. */
 export function selectFiles(files: readonly SourceFile[], format: SourceFormat): { files: SourceFile[]; apiResources?: SourceFile; errors: VetError[] } {
   const out: SourceFile[] = [];
   const errors: VetError[] = [];
   let apiResources: SourceFile | undefined;
   for (const f of files) {
-    const bad = badPath(f.path);
-    if (bad) { errors.push(pathError('KNV2001', `refusing file path ${JSON.stringify(f.path)}: it ${bad}; paths must be relative to the policy dir`, f.path)); continue; }
-    if (f.path === 'api-resources.txt') { apiResources = f; continue; }
-    if (!isPolicyFile(f.path)) continue;
-    const parts = f.path.split('/');
-    if (parts.some((p) => SKIPPED_COMPONENTS.has(p))) continue;
-    if (format === 'hierarchy' && (parts.length < 2 || !HIERARCHY_DIRS.has(parts[0] as string))) continue;
-    out.push(f);
+    const bad = validateSnapshotPath(f.path);
+    if (bad) errors.push(bad);
+    else if (f.path === API_RESOURCES_FILE) apiResources = f;
+    else if (isPolicyFile(f.path, format)) out.push(f);
   }
-  out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  out.sort((a, b) => compareCodePoints(a.path, b.path));
   return { files: out, ...(apiResources ? { apiResources } : {}), errors };
 }
 

@@ -1,0 +1,421 @@
+/**
+ * `pushsync clusters …` (the registry) and `pushsync secrets …` (GitHub credentials and the
+ * webhook secret). Both work on the SecretStore at $PUSHSYNC_HOME (default ./.pushsync).
+ * Secret values are read from a file or stdin, never from argv: argv is visible in `ps`.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  clustersFollowing,
+  listClusters,
+  registerCluster,
+  removeCluster,
+  SecretNames,
+  secretStoreFromEnv,
+  setGitHubApp,
+  setGitHubToken,
+  setWebhookSecrets,
+} from '../../lib/registry/index.ts';
+import type { ClusterSummary, FieldError, FileSecretStore } from '../../lib/registry/index.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOrUsage, UsageError, type Command, type Io } from './common.ts';
+
+/** Where secret input comes from when no file is named; injectable for tests. */
+export interface InputSources {
+  readonly stdin: () => Promise<string>;
+  readonly store: () => FileSecretStore;
+}
+
+const defaultSources: InputSources = {
+  stdin: readProcessStdin,
+  store: () => secretStoreFromEnv(),
+};
+
+const clustersHelp = `Usage: pushsync clusters <register|list|remove> [flags]
+
+Register the clusters pushsync applies to, and what each follows: a GitHub repo, a branch
+and the policy dir in it. A push to that branch is applied to every cluster following it;
+its result is the commit status pushsync/<NAME>. Registrations (with their kubeconfigs) are
+kept in the secret store at $PUSHSYNC_HOME (default: ./.pushsync), files readable only by you.
+
+Commands:
+  register NAME              Register (or with --replace, update) cluster NAME
+    --kubeconfig <file>      The cluster's kubeconfig; "-" reads it from stdin (required)
+    --context <name>         Context in the kubeconfig (default: its current-context)
+    --repo <owner/name>      The GitHub policy repo (required)
+    --branch <branch>        The branch the cluster follows (required)
+    --dir <path>             The policy dir in the repo (default: the repository root)
+    --source-format <f>      "hierarchy" or "unstructured" (default: "hierarchy")
+    --replace                Replace an existing registration of NAME (default: false)
+  list                       List the registered clusters (never their kubeconfigs)
+    --json                   Print JSON instead of a table (default: false)
+    --repo <owner/name>      Only clusters following this repo ...
+    --branch <branch>        ... at this branch (needs --repo)
+  remove NAME                Forget cluster NAME (nothing on the cluster is touched)
+
+Flags:
+  -h, --help                 Show this help
+
+Exit status: 0 ok, 1 not found, 2 usage or invalid registration, 3 internal error.
+
+Examples:
+  pushsync clusters register mycluster --kubeconfig ~/.kube/config --context kind-mycluster \\
+      --repo acme/policy --branch main --dir policy
+  pushsync clusters list
+  pushsync clusters list --json --repo acme/policy --branch main
+  pushsync clusters remove mycluster
+`;
+
+const secretsHelp = `Usage: pushsync secrets <set|list|remove> [flags]
+
+Store the credentials pushsync's functions use, in the secret store at $PUSHSYNC_HOME
+(default: ./.pushsync). Values are read from a file or from stdin, never from the command
+line, where other users could see them in \`ps\`.
+
+Commands:
+  set github-token           A GitHub token (fine-grained: Commit statuses read/write,
+                             Contents read-only on the policy repo)
+    --from-file <file>       Read the token from this file (default: stdin)
+  set github-app             A GitHub App (adds check runs with per-file annotations)
+    --app-id <id>            The App ID (required; not secret)
+    --private-key-file <f>   The App's .pem private key; "-" reads stdin (required)
+  set webhook-secret         The secret configured on the GitHub webhook; one per line,
+                             the first is current, the others are still accepted
+    --from-file <file>       Read the secret(s) from this file (default: stdin)
+    --keep-previous          Keep the stored secrets as accepted fallbacks: the first
+                             step of a rotation (default: false)
+  list                       Show which secrets are set (names only, never values)
+  remove <github-token|github-app|webhook-secret>
+
+Flags:
+  -h, --help                 Show this help
+
+Exit status: 0 ok, 1 not found, 2 usage or invalid value, 3 internal error.
+
+Examples:
+  pushsync secrets set github-token --from-file ~/github-token.txt
+  gh auth token | pushsync secrets set github-token
+  pushsync secrets set github-app --app-id 123456 --private-key-file pushsync.2024-05-01.private-key.pem
+  openssl rand -hex 32 | tee /dev/stderr | pushsync secrets set webhook-secret --keep-previous
+  pushsync secrets list
+  pushsync secrets remove github-token
+`;
+
+export function createClustersCommand(sources: InputSources = defaultSources): Command {
+  return {
+    name: 'clusters',
+    summary: 'Register, list and remove the clusters pushsync applies to',
+    help: clustersHelp,
+    async run(args: readonly string[], io: Io): Promise<number> {
+      const [sub, ...rest] = args;
+      if (sub === undefined) throw new UsageError('expected a subcommand: register, list or remove', 'clusters');
+      if (sub === '-h' || sub === '--help' || sub === 'help') {
+        io.stdout(clustersHelp);
+        return EXIT_OK;
+      }
+      switch (sub) {
+        case 'register':
+          return register(rest, io, sources);
+        case 'list':
+          return list(rest, io, sources);
+        case 'remove':
+          return remove(rest, io, sources);
+        default:
+          throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: use register, list or remove`, 'clusters');
+      }
+    },
+  };
+}
+
+export function createSecretsCommand(sources: InputSources = defaultSources): Command {
+  return {
+    name: 'secrets',
+    summary: 'Store the GitHub token or App key and the webhook secret',
+    help: secretsHelp,
+    async run(args: readonly string[], io: Io): Promise<number> {
+      const [sub, ...rest] = args;
+      if (sub === undefined) throw new UsageError('expected a subcommand: set, list or remove', 'secrets');
+      if (sub === '-h' || sub === '--help' || sub === 'help') {
+        io.stdout(secretsHelp);
+        return EXIT_OK;
+      }
+      switch (sub) {
+        case 'set':
+          return setSecret(rest, io, sources);
+        case 'list':
+          return listSecrets(rest, io, sources);
+        case 'remove':
+          return removeSecret(rest, io, sources);
+        default:
+          throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: use set, list or remove`, 'secrets');
+      }
+    },
+  };
+}
+
+export const clustersCommand: Command = createClustersCommand();
+export const secretsCommand: Command = createSecretsCommand();
+
+async function register(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const { values, positionals } = parseOrUsage('clusters', () =>
+    parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        repo: { type: 'string' },
+        branch: { type: 'string' },
+        dir: { type: 'string' },
+        'source-format': { type: 'string' },
+        replace: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(clustersHelp);
+    return EXIT_OK;
+  }
+  const name = oneName('clusters', 'register', positionals);
+  for (const flag of ['kubeconfig', 'repo', 'branch'] as const) {
+    if (values[flag] === undefined) throw new UsageError(`register needs --${flag}`, 'clusters');
+  }
+  const kubeconfig = await readInput('clusters', '--kubeconfig', values.kubeconfig ?? '-', sources);
+  const store = sources.store();
+  const result = await registerCluster(
+    store,
+    {
+      name,
+      kubeconfig,
+      ...(values.context === undefined ? {} : { context: values.context }),
+      repo: values.repo,
+      branch: values.branch,
+      ...(values.dir === undefined ? {} : { dir: values.dir }),
+      ...(values['source-format'] === undefined ? {} : { sourceFormat: values['source-format'] }),
+    },
+    { replace: values.replace },
+  );
+  if (!result.ok) {
+    io.stderr(fieldErrors('clusters register', result.errors, FLAG_OF_FIELD));
+    return EXIT_USAGE;
+  }
+  for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+  const c = result.cluster;
+  io.stdout(
+    `${result.replaced ? 'Updated' : 'Registered'} cluster ${c.name}: follows ${c.repo} branch ${c.branch}, dir ${c.dir} (${c.sourceFormat}); status context pushsync/${c.name}\n` +
+      `Stored in ${store.dir}\n`,
+  );
+  return EXIT_OK;
+}
+
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  name: 'NAME',
+  kubeconfig: '--kubeconfig',
+  context: '--context',
+  repo: '--repo',
+  branch: '--branch',
+  dir: '--dir',
+  sourceFormat: '--source-format',
+};
+
+async function list(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const { values, positionals } = parseOrUsage('clusters', () =>
+    parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        repo: { type: 'string' },
+        branch: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(clustersHelp);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`, 'clusters');
+  if (values.branch !== undefined && values.repo === undefined) throw new UsageError('--branch needs --repo', 'clusters');
+  const store = sources.store();
+  let clusters: ClusterSummary[] = await listClusters(store);
+  if (values.repo !== undefined) {
+    clusters =
+      values.branch === undefined
+        ? clusters.filter((c) => c.repo.toLowerCase() === (values.repo ?? '').toLowerCase())
+        : await clustersFollowing(store, values.repo, values.branch);
+  }
+  if (values.json) {
+    io.stdout(`${JSON.stringify(clusters, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  if (clusters.length === 0) {
+    io.stdout(`No clusters registered${values.repo === undefined ? '' : ' that match'} (store: ${store.dir}).\n`);
+    return EXIT_OK;
+  }
+  io.stdout(table(['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT'], clusters.map((c) => [c.name, c.repo, c.branch, c.dir, c.sourceFormat, c.context ?? '(current)'])));
+  return EXIT_OK;
+}
+
+async function remove(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const { values, positionals } = parseOrUsage('clusters', () =>
+    parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } }),
+  );
+  if (values.help) {
+    io.stdout(clustersHelp);
+    return EXIT_OK;
+  }
+  const name = oneName('clusters', 'remove', positionals);
+  if (!(await removeCluster(sources.store(), name))) {
+    io.stderr(`pushsync clusters remove: no cluster named ${JSON.stringify(name)} is registered\n`);
+    return EXIT_FAILED;
+  }
+  io.stdout(`Removed cluster ${name}. Nothing on the cluster was changed.\n`);
+  return EXIT_OK;
+}
+
+/** Friendly names → store names. */
+const SECRET_KINDS: Readonly<Record<string, string>> = {
+  'github-token': SecretNames.githubToken,
+  'github-app': SecretNames.githubApp,
+  'webhook-secret': SecretNames.webhookSecret,
+};
+
+async function setSecret(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const { values, positionals } = parseOrUsage('secrets', () =>
+    parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'from-file': { type: 'string' },
+        'app-id': { type: 'string' },
+        'private-key-file': { type: 'string' },
+        'keep-previous': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(secretsHelp);
+    return EXIT_OK;
+  }
+  const kind = secretKind(positionals, 'set');
+  const allowed: Record<string, readonly string[]> = {
+    'github-token': ['from-file'],
+    'github-app': ['app-id', 'private-key-file'],
+    'webhook-secret': ['from-file', 'keep-previous'],
+  };
+  for (const flag of ['from-file', 'app-id', 'private-key-file', 'keep-previous'] as const) {
+    const given = flag === 'keep-previous' ? values[flag] === true : values[flag] !== undefined;
+    if (given && !(allowed[kind] ?? []).includes(flag)) throw new UsageError(`--${flag} does not apply to ${kind}`, 'secrets');
+  }
+  const store = sources.store();
+  let errors: FieldError[];
+  switch (kind) {
+    case 'github-token':
+      errors = await setGitHubToken(store, await readInput('secrets', '--from-file', values['from-file'] ?? '-', sources));
+      break;
+    case 'github-app': {
+      if (values['app-id'] === undefined) throw new UsageError('set github-app needs --app-id', 'secrets');
+      if (values['private-key-file'] === undefined) throw new UsageError('set github-app needs --private-key-file', 'secrets');
+      const privateKey = await readInput('secrets', '--private-key-file', values['private-key-file'], sources);
+      errors = await setGitHubApp(store, { appId: values['app-id'], privateKey });
+      break;
+    }
+    default: {
+      const text = await readInput('secrets', '--from-file', values['from-file'] ?? '-', sources);
+      errors = await setWebhookSecrets(store, text.split(/\r?\n/), { keepPrevious: values['keep-previous'] });
+    }
+  }
+  if (errors.length > 0) {
+    io.stderr(fieldErrors(`secrets set ${kind}`, errors, {}));
+    return EXIT_USAGE;
+  }
+  io.stdout(`Stored ${kind} in ${store.dir}\n`);
+  return EXIT_OK;
+}
+
+async function listSecrets(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const { values, positionals } = parseOrUsage('secrets', () =>
+    parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } }),
+  );
+  if (values.help) {
+    io.stdout(secretsHelp);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`, 'secrets');
+  const store = sources.store();
+  const names = new Set(await store.list(''));
+  const rows = Object.entries(SECRET_KINDS).map(([kind, name]) => [kind, names.has(name) ? 'set' : 'not set']);
+  const clusters = [...names].filter((n) => n.startsWith(SecretNames.clusterPrefix)).length;
+  io.stdout(`${table(['SECRET', 'STATE'], rows)}${clusters} cluster kubeconfig(s) (see 'pushsync clusters list'); store: ${store.dir}\n`);
+  return EXIT_OK;
+}
+
+async function removeSecret(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const { values, positionals } = parseOrUsage('secrets', () =>
+    parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } }),
+  );
+  if (values.help) {
+    io.stdout(secretsHelp);
+    return EXIT_OK;
+  }
+  const kind = secretKind(positionals, 'remove');
+  if (!(await sources.store().delete(SECRET_KINDS[kind] ?? ''))) {
+    io.stderr(`pushsync secrets remove: ${kind} is not set\n`);
+    return EXIT_FAILED;
+  }
+  io.stdout(`Removed ${kind}.\n`);
+  return EXIT_OK;
+}
+
+function secretKind(positionals: readonly string[], verb: string): string {
+  const kinds = Object.keys(SECRET_KINDS).join(', ');
+  if (positionals.length !== 1) throw new UsageError(`${verb} needs exactly one of ${kinds}`, 'secrets');
+  const kind = positionals[0] ?? '';
+  if (SECRET_KINDS[kind] === undefined) {
+    throw new UsageError(`unknown secret ${JSON.stringify(kind)}: use one of ${kinds} (values come from a file or stdin, never the command line)`, 'secrets');
+  }
+  return kind;
+}
+
+function oneName(command: string, verb: string, positionals: readonly string[]): string {
+  if (positionals.length !== 1) throw new UsageError(`${verb} needs exactly one cluster NAME${positionals.length > 1 ? `, got ${positionals.join(' ')}` : ''}`, command);
+  return positionals[0] ?? '';
+}
+
+/** A file's content, or stdin for "-". */
+async function readInput(command: string, flag: string, file: string, sources: InputSources): Promise<string> {
+  if (file === '-') return sources.stdin();
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new UsageError(`cannot read ${flag} ${JSON.stringify(file)}${typeof code === 'string' ? ` (${code})` : ''}`, command);
+  }
+}
+
+async function readProcessStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Reading from stdin; paste the value, then press Ctrl-D.\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function fieldErrors(what: string, errors: readonly FieldError[], flags: Readonly<Record<string, string>>): string {
+  const lines = errors.map((e) => `  ${flags[e.field] ?? e.field}: ${e.message}`);
+  return `pushsync ${what}: ${errors.length === 1 ? 'invalid value' : `${errors.length} invalid values`}\n${lines.join('\n')}\n`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
+}

@@ -1,0 +1,365 @@
+/**
+ * The GitHub source: the policy dir at one commit, read through the REST API without a clone.
+ *
+ * One recursive tree call lists the commit; only the blobs the engine will read (policy files
+ * under the policy dir, filtered like the local source) are downloaded, each through the
+ * content-addressed BlobCache, so a warm function pays one call for an unchanged policy dir and
+ * one more per changed file. Listings are cached by commit too (a commit's tree never changes).
+ *
+ * A `truncated` recursive tree (GitHub stops at 100,000 entries / 7 MB) falls back to trees of
+ * the policy dir only: the dir's own recursive tree if that fits, else one non-recursive call per
+ * directory the engine reads. Not the tarball: it is the whole (by definition huge) repository on
+ * every push, bypasses the blob cache, and needs a tar reader we do not have.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Octokit } from '@octokit/rest';
+import { GitHubError } from '../github/errors.ts';
+import type { SourceFile, SourceFormat, VetError } from '../repo/types.ts';
+import { BlobCache, sharedBlobCache } from './blob-cache.ts';
+import type { ListedFile, PolicyListing } from './blob-cache.ts';
+import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from './paths.ts';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, PATH_ERROR_CODE, type SnapshotResult } from './types.ts';
+
+export interface ReadGitHubOptions {
+  readonly owner: string;
+  readonly repo: string;
+  /** Full commit SHA (the push's `after`). */
+  readonly commit: string;
+  /** Policy dir relative to the repository root (`policy`, `config/acm`); `''` or `.` for the root. */
+  readonly dir: string;
+  readonly sourceFormat: SourceFormat;
+  /** Per-file limit in bytes (tree sizes are checked before downloading). */
+  readonly maxFileBytes?: number;
+  readonly maxTotalBytes?: number;
+  /** Default: the process-wide cache. */
+  readonly cache?: BlobCache;
+  /** Blob downloads in flight at once. Default 8. */
+  readonly concurrency?: number;
+}
+
+export const GITHUB_SOURCE_DEFAULTS = { concurrency: 8 } as const;
+
+const COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/i;
+const MAX_SYMLINK_HOPS = 8;
+
+/**
+ * Read the policy files under `dir` at `commit`. Returns the same shape as readLocalDir, with
+ * `snapshot.commit` set; per-file problems are KNV2001 error values. Throws GitHubError when
+ * GitHub cannot be read (`retryable` tells an outage from a permanent refusal).
+ */
+export async function readGitHubDir(octokit: Octokit, options: ReadGitHubOptions): Promise<SnapshotResult> {
+  if (!COMMIT_SHA.test(options.commit)) {
+    throw new TypeError(`readGitHubDir: commit must be a full SHA, got ${JSON.stringify(options.commit)}`);
+  }
+  const commit = options.commit.toLowerCase();
+  const dir = normalizeDir(options.dir);
+  if (dir !== '') {
+    const invalid = validateSnapshotPath(dir);
+    if (invalid !== undefined) return failed(commit, { ...invalid, message: `policy dir: ${invalid.message}` });
+  }
+  const cache = options.cache ?? sharedBlobCache();
+  const ctx: Ctx = {
+    octokit,
+    owner: options.owner,
+    repo: options.repo,
+    sourceFormat: options.sourceFormat,
+    limit: limiter(options.concurrency ?? GITHUB_SOURCE_DEFAULTS.concurrency),
+  };
+
+  const key = `${options.owner}/${options.repo}`.toLowerCase() + `@${commit}:${dir}:${options.sourceFormat}`;
+  const listing = await cache.listing(key, () => listPolicyDir(ctx, commit, dir));
+  if (listing.kind === 'missing') return failed(commit, pathError(`the policy dir ${shown(dir)} does not exist at commit ${commit}`, undefined));
+  if (listing.kind === 'not-a-directory') return failed(commit, pathError(`the policy dir ${shown(dir)} is not a directory at commit ${commit}`, undefined));
+
+  const errors: VetError[] = [];
+  const wanted = selectFiles(listing.files, options, errors);
+  const files = await Promise.all(
+    wanted.map((f) => ctx.limit(async (): Promise<SourceFile> => ({ path: f.path, content: await cache.blob(f.sha, () => fetchBlob(ctx, f.sha)) }))),
+  );
+  files.sort((a, b) => compareCodePoints(a.path, b.path));
+  errors.sort((a, b) => compareCodePoints(a.path ?? '', b.path ?? ''));
+  return { snapshot: { files, commit }, errors };
+}
+
+interface Ctx {
+  readonly octokit: Octokit;
+  readonly owner: string;
+  readonly repo: string;
+  readonly sourceFormat: SourceFormat;
+  readonly limit: Limiter;
+}
+
+interface Wanted {
+  readonly path: string;
+  readonly sha: string;
+}
+
+/**
+ * Which listed files become snapshot files: the format's filter, path validation, symlinks
+ * resolved inside the policy dir, and the size limits — all decided from the listing alone,
+ * before any download.
+ */
+function selectFiles(listed: readonly ListedFile[], options: ReadGitHubOptions, errors: VetError[]): Wanted[] {
+  const maxFile = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxTotal = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
+  const byPath = new Map(listed.map((f) => [f.path, f]));
+  const sorted = [...listed].sort((a, b) => compareCodePoints(a.path, b.path));
+  const out: Wanted[] = [];
+  let total = 0;
+  for (const entry of sorted) {
+    if (!isPolicyFile(entry.path, options.sourceFormat)) continue;
+    const invalid = validateSnapshotPath(entry.path);
+    if (invalid !== undefined) {
+      errors.push(invalid);
+      continue;
+    }
+    if (entry.mode === '160000') continue; // a submodule: no content in this repository
+    const target = entry.mode === '120000' ? resolveLink(entry, byPath) : { file: entry };
+    if ('error' in target) {
+      errors.push(pathError(target.error, entry.path));
+      continue;
+    }
+    const size = target.file.size;
+    if (size > maxFile) {
+      errors.push(pathError(`file is too large: ${size} bytes, the limit is ${maxFile} bytes (${mib(maxFile)})`, entry.path));
+      continue;
+    }
+    if (total + size > maxTotal) {
+      errors.push(
+        pathError(`policy dir is too large: reading this file would exceed the limit of ${maxTotal} bytes (${mib(maxTotal)}) for all files`, entry.path),
+      );
+      continue;
+    }
+    total += size;
+    out.push({ path: entry.path, sha: target.file.sha });
+  }
+  return out;
+}
+
+/** Resolved like the local source: the target must be a regular file inside the policy dir. */
+function resolveLink(link: ListedFile, byPath: ReadonlyMap<string, ListedFile>): { file: ListedFile } | { error: string } {
+  let current: ListedFile = link;
+  for (let hop = 0; hop < MAX_SYMLINK_HOPS; hop++) {
+    const target = current.linkTarget;
+    if (target === undefined) return { error: 'symbolic link could not be read' };
+    if (target.startsWith('/')) return { error: `symbolic link points outside the policy dir (to ${target})` };
+    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(current.path), target));
+    if (resolved === '..' || resolved.startsWith('../')) return { error: `symbolic link points outside the policy dir (to ${target})` };
+    const next = byPath.get(resolved);
+    if (next === undefined) return { error: 'broken symbolic link' };
+    if (next.mode === '160000') return { error: 'not a regular file' };
+    if (next.mode !== '120000') return { file: next };
+    current = next;
+  }
+  return { error: `symbolic link loop (more than ${MAX_SYMLINK_HOPS} links)` };
+}
+
+// ---- listing ---------------------------------------------------------------------------------
+
+interface TreeEntry {
+  readonly path?: string;
+  readonly mode?: string;
+  readonly type?: string;
+  readonly sha?: string;
+  readonly size?: number;
+}
+
+interface Tree {
+  readonly sha: string;
+  readonly truncated: boolean;
+  readonly tree: readonly TreeEntry[];
+}
+
+async function getTree(ctx: Ctx, sha: string, recursive: boolean): Promise<Tree> {
+  const res = await ctx.octokit.rest.git.getTree({
+    owner: ctx.owner,
+    repo: ctx.repo,
+    tree_sha: sha,
+    ...(recursive ? { recursive: '1' } : {}),
+  });
+  return res.data;
+}
+
+async function listPolicyDir(ctx: Ctx, commit: string, dir: string): Promise<PolicyListing> {
+  const root = await getTree(ctx, commit, true);
+  let listing: PolicyListing;
+  if (!root.truncated) {
+    listing = fromRecursive(root.tree, dir);
+  } else {
+    // The truncated listing may already name the policy dir's tree: then skip walking down to it.
+    const known = dir === '' ? undefined : root.tree.find((e) => e.path === dir);
+    listing = await listTruncated(ctx, commit, dir, known);
+  }
+  return listing.kind === 'found' ? { kind: 'found', files: await withLinkTargets(ctx, listing.files) } : listing;
+}
+
+/**
+ * A symlink's blob is its target path, which the tree does not show. Links are rare and tiny:
+ * read their targets while listing, so the (cached) listing is all selectFiles needs.
+ */
+async function withLinkTargets(ctx: Ctx, files: readonly ListedFile[]): Promise<ListedFile[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      if (f.mode !== '120000') return f;
+      const bytes = await ctx.limit(() => fetchBlob(ctx, f.sha));
+      return { ...f, linkTarget: new TextDecoder().decode(bytes) };
+    }),
+  );
+}
+
+/** Entries under `dir` from a complete recursive listing of the commit. */
+function fromRecursive(entries: readonly TreeEntry[], dir: string): PolicyListing {
+  const prefix = dir === '' ? '' : `${dir}/`;
+  if (dir !== '') {
+    const self = entries.find((e) => e.path === dir);
+    if (self === undefined) return { kind: 'missing' };
+    if (self.type !== 'tree') return { kind: 'not-a-directory' };
+  }
+  const files: ListedFile[] = [];
+  for (const e of entries) {
+    if (e.type === 'tree' || e.path === undefined || !e.path.startsWith(prefix)) continue;
+    files.push(listed(e, e.path.slice(prefix.length)));
+  }
+  return { kind: 'found', files };
+}
+
+async function listTruncated(ctx: Ctx, commit: string, dir: string, known: TreeEntry | undefined): Promise<PolicyListing> {
+  const files: ListedFile[] = [];
+  if (dir === '') {
+    // The policy dir is the root, whose recursive tree was just found too big.
+    await walkTrees(ctx, commit, '', files);
+    return { kind: 'found', files };
+  }
+  let dirSha: string;
+  if (known !== undefined) {
+    if (known.type !== 'tree' || known.sha === undefined) return { kind: 'not-a-directory' };
+    dirSha = known.sha;
+  } else {
+    const found = await findDirTree(ctx, commit, dir);
+    if (found.kind !== 'found') return found;
+    dirSha = found.sha;
+  }
+  const sub = await getTree(ctx, dirSha, true);
+  if (!sub.truncated) return fromRecursive(sub.tree, '');
+  await walkTrees(ctx, dirSha, '', files);
+  return { kind: 'found', files };
+}
+
+/** Walk from the commit's root tree down to `dir`, one non-recursive tree per component. */
+async function findDirTree(ctx: Ctx, commit: string, dir: string): Promise<{ kind: 'found'; sha: string } | { kind: 'missing' | 'not-a-directory' }> {
+  let sha = commit;
+  for (const part of dir.split('/')) {
+    const tree = await getTree(ctx, sha, false);
+    const entry = tree.tree.find((e) => e.path === part);
+    if (entry === undefined) return { kind: 'missing' };
+    if (entry.type !== 'tree' || entry.sha === undefined) return { kind: 'not-a-directory' };
+    sha = entry.sha;
+  }
+  return { kind: 'found', sha };
+}
+
+/** One non-recursive tree call per directory the engine reads (isPolicyDir prunes the rest). */
+async function walkTrees(ctx: Ctx, sha: string, rel: string, out: ListedFile[]): Promise<void> {
+  const tree = await ctx.limit(() => getTree(ctx, sha, false));
+  const subdirs: Promise<void>[] = [];
+  for (const e of tree.tree) {
+    if (e.path === undefined) continue;
+    const p = rel === '' ? e.path : `${rel}/${e.path}`;
+    if (e.type === 'tree') {
+      if (e.sha !== undefined && isPolicyDir(p, ctx.sourceFormat) && validateSnapshotPath(p) === undefined) {
+        subdirs.push(walkTrees(ctx, e.sha, p, out));
+      }
+      continue;
+    }
+    out.push(listed(e, p));
+  }
+  await Promise.all(subdirs);
+}
+
+function listed(e: TreeEntry, p: string): ListedFile {
+  return { path: p, sha: e.sha ?? '', size: e.size ?? 0, mode: e.mode ?? '100644' };
+}
+
+// ---- blobs ---------------------------------------------------------------------------------
+
+/** Download one blob and check its bytes hash to its SHA: the cache trusts content by name. */
+async function fetchBlob(ctx: Ctx, sha: string): Promise<Uint8Array> {
+  const res = await ctx.octokit.rest.git.getBlob({ owner: ctx.owner, repo: ctx.repo, file_sha: sha });
+  const { content, encoding } = res.data;
+  const bytes = encoding === 'base64' ? Buffer.from(content, 'base64') : encoding === 'utf-8' ? Buffer.from(content, 'utf8') : undefined;
+  const call = `GET /repos/${ctx.owner}/${ctx.repo}/git/blobs/${sha}`;
+  if (bytes === undefined) {
+    throw new GitHubError(`GitHub call ${call} returned content in an unknown encoding ${JSON.stringify(encoding)}`, {
+      code: 'GITHUB_BAD_RESPONSE',
+      call,
+      retryable: false,
+    });
+  }
+  const actual = gitBlobSha(bytes, sha.length === 64 ? 'sha256' : 'sha1');
+  if (actual !== sha.toLowerCase()) {
+    throw new GitHubError(`GitHub call ${call} returned ${bytes.byteLength} bytes that hash to ${actual}, not to the blob's SHA`, {
+      code: 'GITHUB_BAD_RESPONSE',
+      call,
+      retryable: true,
+    });
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The object name git gives these bytes as a blob. */
+export function gitBlobSha(bytes: Uint8Array, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
+  return createHash(algorithm).update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+type Limiter = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** At most `n` functions running at once, in call order. */
+function limiter(n: number): Limiter {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  const next = () => {
+    if (active >= n) return;
+    const start = queue.shift();
+    if (start !== undefined) start();
+  };
+  return (fn) =>
+    new Promise((resolve, reject) => {
+      queue.push(() => {
+        active++;
+        fn()
+          .then(resolve, reject)
+          .finally(() => {
+            active--;
+            next();
+          });
+      });
+      next();
+    });
+}
+
+/** `./policy/` → `policy`; `.` and `` → `` (the repository root). */
+export function normalizeDir(dir: string): string {
+  let d = dir.trim();
+  while (d.startsWith('./')) d = d.slice(2);
+  d = d.replace(/\/+$/, '');
+  return d === '.' ? '' : d;
+}
+
+function shown(dir: string): string {
+  return dir === '' ? '(repository root)' : JSON.stringify(dir);
+}
+
+function failed(commit: string, error: VetError): SnapshotResult {
+  return { snapshot: { files: [], commit }, errors: [error] };
+}
+
+function pathError(message: string, p: string | undefined): VetError {
+  return p === undefined ? { code: PATH_ERROR_CODE, message } : { code: PATH_ERROR_CODE, message, path: p };
+}
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+}
