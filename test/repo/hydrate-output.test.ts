@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cleanObject, goJsonIndent, goKeyCompare, goYaml, hydrateFiles, hydrateFlat } from '../../lib/repo/hydrate-output.ts';
+import { cleanObject, hydrateFiles, hydrateFlat } from '../../lib/repo/hydrate-output.ts';
+import { goJsonIndent, goKeyCompare, goYaml } from '../../lib/repo/go-encoding.ts';
 import type { CompileResult, DeclaredObject, KubeObject, VetError } from '../../lib/repo/types.ts';
 
 const declared = (obj: KubeObject, path = 'namespaces/foo/x.yaml', line = 1): DeclaredObject => ({ obj, source: { path, line } });
