@@ -1,0 +1,63 @@
+/**
+ * Public surface of the GitHub edge (design.md "lib/github"; style.md "The GitHub edge").
+ *
+ *   createOctokit({auth, baseUrl, deliveryId, counter})  → Octokit with retry + throttling, App or token auth
+ *   getDefaultBranch / getBranchHead / compareCommits / isAncestor  → repository questions
+ *   reportVet / reportPending / reportCluster             → statuses (+ check runs for an App)
+ *   postStatus / startCheckRun / completeCheckRun          → the lower-level writes
+ *   statusContext / describeVet / describeClusterRun / …  → the text, pure
+ */
+export {
+  createOctokit,
+  ApiCallCounter,
+  CLIENT_DEFAULTS,
+  DEFAULT_BASE_URL,
+  DELIVERY_HEADER,
+  GITHUB_API_VERSION,
+  PUSHSYNC_VERSION,
+  USER_AGENT,
+} from './client.ts';
+export type { ApiCallRecord, CreateOctokitOptions, GitHubAuth, GitHubLog } from './client.ts';
+export { GitHubError, isGitHubError, toGitHubError } from './errors.ts';
+export type { GitHubErrorCode, GitHubErrorDetails } from './errors.ts';
+export { compareCommits, getBranchHead, getDefaultBranch, isAncestor } from './commits.ts';
+export type { CommitRelation, Comparison, RepoRef } from './commits.ts';
+export {
+  ANNOTATIONS_PER_REQUEST,
+  DEFAULT_MAX_ANNOTATIONS,
+  completeCheckRun,
+  postStatus,
+  reportCluster,
+  reportPending,
+  reportVet,
+  startCheckRun,
+} from './report.ts';
+export type {
+  CheckConclusion,
+  CheckRunCompletion,
+  CheckRunStart,
+  CheckRunWritten,
+  CommitRef,
+  ReportOptions,
+  StatusInput,
+  StatusState,
+} from './report.ts';
+export {
+  CONTEXT_PREFIX,
+  MAX_CHECK_TEXT,
+  MAX_CONTEXT,
+  MAX_DESCRIPTION,
+  annotationPath,
+  clusterSucceeded,
+  describeClusterRun,
+  describeVet,
+  fitDescription,
+  keepEnd,
+  renderClusterOutput,
+  renderVetOutput,
+  statusContext,
+  vetAnnotations,
+} from './summary.ts';
+export type { CheckAnnotation, CheckOutput, ClusterReport, ReportAction, ReportObject, ReportedError, VetOutcome } from './summary.ts';
+export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS } from './webhook.ts';
+export type { PushJob, PushPayload, PingPayload, WebhookHandlerOptions } from './webhook.ts';

@@ -1,0 +1,30 @@
+/**
+ * Public surface of the cluster registry and the secret store.
+ *
+ *   registerCluster(store, input, {replace?})   → {ok, cluster, replaced, warnings} | {ok: false, errors}
+ *   getCluster(store, name)                     → RegisteredCluster (with kubeconfig) | undefined
+ *   listClusters(store)                         → ClusterSummary[] (never kubeconfigs)
+ *   removeCluster(store, name)                  → boolean
+ *   clustersFollowing(store, repo, branch)      → ClusterSummary[]
+ *   clustersFollowingRepo(store, repo)          → ClusterSummary[]
+ *   getGitHubCredentials / getWebhookSecrets / set… → the GitHub side of the same store
+ *   secretStoreFromEnv(env)                     → FileSecretStore at $PUSHSYNC_HOME (default ./.pushsync)
+ */
+export type { SecretStore } from './secret-store.ts';
+export { SecretNames, SecretStoreError, SecretStoreCodes, checkSecretName } from './secret-store.ts';
+export { FileSecretStore, secretStoreFromEnv, HOME_ENV, DEFAULT_HOME } from './file-store.ts';
+export type { ClusterRegistration, RegisteredCluster, ClusterSummary, RegistrationInput, FieldError, RegistryCode } from './types.ts';
+export { RegistryCodes, RegistryError } from './types.ts';
+export { validateRegistration, checkKubeconfig } from './validate.ts';
+export type { Validated } from './validate.ts';
+export { registerCluster, getCluster, listClusters, removeCluster, clustersFollowing, clustersFollowingRepo } from './clusters.ts';
+export type { RegisterOptions, RegisterResult } from './clusters.ts';
+export {
+  getGitHubCredentials,
+  setGitHubToken,
+  setGitHubApp,
+  getWebhookSecrets,
+  setWebhookSecrets,
+  webhookSecretCache,
+} from './github.ts';
+export type { GitHubCredentials, GitHubAppCredentials, WebhookSecretCache } from './github.ts';

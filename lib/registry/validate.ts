@@ -1,0 +1,233 @@
+/**
+ * Registration checks at the edge: each field gets a clear error naming it and its value, all
+ * errors at once, so `pushsync clusters register` can be fixed in one go.
+ */
+import yaml from 'js-yaml';
+import { RegistryCodes } from './types.ts';
+import type { ClusterRegistration, FieldError, RegistrationInput, SourceFormat } from './types.ts';
+
+export type Validated =
+  | { readonly ok: true; readonly registration: ClusterRegistration; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly FieldError[] };
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_LABEL = 63;
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const SOURCE_FORMATS: readonly SourceFormat[] = ['hierarchy', 'unstructured'];
+
+export function validateRegistration(input: RegistrationInput): Validated {
+  const errors: FieldError[] = [];
+  const warnings: string[] = [];
+  const err = (field: string, value: unknown, message: string): void => {
+    errors.push({ code: RegistryCodes.invalidField, field, ...(typeof value === 'string' ? { value: clip(value) } : {}), message });
+  };
+
+  const name = str(input.name);
+  if (name === undefined || name === '') err('name', input.name, 'name is required');
+  else if (name.length > MAX_LABEL || !DNS_LABEL.test(name)) {
+    err('name', name, `name ${JSON.stringify(clip(name))} must be a DNS-1123 label: at most ${MAX_LABEL} lower-case letters, digits and "-", starting and ending with a letter or digit (it becomes the status context pushsync/<name>)`);
+  }
+
+  const repo = str(input.repo);
+  if (repo === undefined || repo === '') err('repo', input.repo, 'repo is required, as owner/name');
+  else {
+    const problem = repoProblem(repo);
+    if (problem !== undefined) err('repo', repo, `repo ${JSON.stringify(clip(repo))} ${problem}`);
+  }
+
+  const branch = str(input.branch);
+  if (branch === undefined || branch === '') err('branch', input.branch, 'branch is required');
+  else {
+    const problem = branchProblem(branch);
+    if (problem !== undefined) err('branch', branch, `branch ${JSON.stringify(clip(branch))} ${problem}`);
+  }
+
+  let dir = '.';
+  if (input.dir !== undefined) {
+    const raw = str(input.dir);
+    if (raw === undefined) err('dir', input.dir, 'dir must be a string');
+    else {
+      const normalised = normaliseDir(raw);
+      if (typeof normalised === 'string') dir = normalised;
+      else err('dir', raw, `dir ${JSON.stringify(clip(raw))} ${normalised.problem}`);
+    }
+  }
+
+  let sourceFormat: SourceFormat = 'hierarchy';
+  if (input.sourceFormat !== undefined) {
+    const f = str(input.sourceFormat);
+    if (f !== undefined && (SOURCE_FORMATS as readonly string[]).includes(f)) sourceFormat = f as SourceFormat;
+    else err('sourceFormat', input.sourceFormat, `sourceFormat ${JSON.stringify(input.sourceFormat)} must be one of ${SOURCE_FORMATS.join(', ')}`);
+  }
+
+  let context: string | undefined;
+  if (input.context !== undefined) {
+    const c = str(input.context);
+    if (c === undefined || c === '') err('context', input.context, 'context, when given, must be a non-empty string');
+    else context = c;
+  }
+
+  const kubeconfig = str(input.kubeconfig);
+  if (kubeconfig === undefined || kubeconfig.trim() === '') err('kubeconfig', undefined, 'kubeconfig is required (the YAML text of a kubeconfig)');
+  else {
+    const checked = checkKubeconfig(kubeconfig, context);
+    for (const message of checked.errors) errors.push({ code: RegistryCodes.invalidField, field: checked.field(message), ...(context !== undefined && message.startsWith('context') ? { value: context } : {}), message });
+    warnings.push(...checked.warnings);
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    registration: {
+      name: name ?? '',
+      kubeconfig: kubeconfig ?? '',
+      ...(context === undefined ? {} : { context }),
+      repo: repo ?? '',
+      branch: branch ?? '',
+      dir,
+      sourceFormat,
+    },
+    warnings,
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function clip(s: string): string {
+  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+}
+
+function repoProblem(repo: string): string | undefined {
+  const parts = repo.split('/');
+  if (parts.length !== 2) return 'must be owner/name (one "/"), e.g. acme/policy';
+  const [owner = '', name = ''] = parts;
+  if (!OWNER.test(owner)) return `has an invalid owner ${JSON.stringify(owner)}: letters, digits, "-" and "_"`;
+  if (!REPO_NAME.test(name) || name === '.' || name === '..') return `has an invalid repository name ${JSON.stringify(name)}: letters, digits, ".", "_" and "-"`;
+  if (name.endsWith('.git')) return 'must not end in ".git": give owner/name as on GitHub';
+  return undefined;
+}
+
+/** The rules of `git check-ref-format` that a branch name can break. */
+function branchProblem(branch: string): string | undefined {
+  if (branch.startsWith('refs/')) return `must be a branch name, not a ref: use ${JSON.stringify(branch.replace(/^refs\/heads\//, ''))}`;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what git refuses
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
+  if (branch.includes('..') || branch.includes('@{') || branch.includes('//')) return 'contains "..", "@{" or "//"';
+  if (branch.startsWith('-') || branch.startsWith('/') || branch.endsWith('/') || branch.endsWith('.')) return 'starts with "-" or "/", or ends with "/" or "."';
+  if (branch === '@' || branch.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) return 'has a component starting with "." or ending in ".lock", or is "@"';
+  return undefined;
+}
+
+function normaliseDir(raw: string): string | { problem: string } {
+  if (raw.includes('\0')) return { problem: 'contains a NUL byte' };
+  if (raw.includes('\\')) return { problem: 'contains a backslash; use "/"' };
+  if (raw.startsWith('/')) return { problem: 'is absolute; give the policy dir relative to the repository root' };
+  const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) return { problem: 'contains ".."; it must stay inside the repository' };
+  return parts.length === 0 ? '.' : parts.join('/');
+}
+
+interface KubeconfigCheck {
+  readonly errors: string[];
+  readonly warnings: string[];
+  /** Which input field a message is about. */
+  field(message: string): string;
+}
+
+interface Named {
+  readonly name: string;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * Structure only (the same file `lib/cluster` connects with later): at least one cluster,
+ * user and context, references that resolve, and the chosen context present. Messages never
+ * quote the kubeconfig's values other than names.
+ */
+export function checkKubeconfig(text: string, context: string | undefined): KubeconfigCheck {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const result: KubeconfigCheck = { errors, warnings, field: (m) => (m.startsWith('context') ? 'context' : 'kubeconfig') };
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch (e) {
+    const mark = (e as { mark?: { line?: number } }).mark;
+    errors.push(`kubeconfig is not valid YAML${mark?.line === undefined ? '' : ` (line ${mark.line + 1})`}`);
+    return result;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    errors.push('kubeconfig is not a YAML mapping (expected apiVersion, clusters, users, contexts)');
+    return result;
+  }
+  const root = doc as Record<string, unknown>;
+  const clusters = namedList(root, 'clusters', 'cluster', errors);
+  const users = namedList(root, 'users', 'user', errors);
+  const contexts = namedList(root, 'contexts', 'context', errors);
+  if (errors.length > 0) return result;
+
+  const clusterNames = new Set(clusters.map((c) => c.name));
+  const userNames = new Set(users.map((u) => u.name));
+  for (const c of contexts) {
+    const cl = c.body.cluster;
+    const us = c.body.user;
+    if (typeof cl !== 'string' || !clusterNames.has(cl)) errors.push(`kubeconfig: context ${JSON.stringify(c.name)} names cluster ${JSON.stringify(cl ?? null)}, which is not in "clusters"`);
+    if (typeof us !== 'string' || !userNames.has(us)) errors.push(`kubeconfig: context ${JSON.stringify(c.name)} names user ${JSON.stringify(us ?? null)}, which is not in "users"`);
+  }
+  const contextNames = contexts.map((c) => c.name);
+  const current = typeof root['current-context'] === 'string' ? root['current-context'] : '';
+  const chosenName = context ?? current;
+  if (context !== undefined && !contextNames.includes(context)) {
+    errors.push(`context ${JSON.stringify(context)} is not in the kubeconfig (contexts: ${contextNames.join(', ')})`);
+    return result;
+  }
+  if (context === undefined && (current === '' || !contextNames.includes(current))) {
+    errors.push(
+      current === ''
+        ? `kubeconfig has no current-context: pass --context (contexts: ${contextNames.join(', ')})`
+        : `kubeconfig: current-context ${JSON.stringify(current)} is not among its contexts (${contextNames.join(', ')}): pass --context`,
+    );
+    return result;
+  }
+  const chosen = contexts.find((c) => c.name === chosenName);
+  const cluster = clusters.find((c) => c.name === chosen?.body.cluster);
+  const user = users.find((u) => u.name === chosen?.body.user);
+  if (cluster !== undefined && (typeof cluster.body.server !== 'string' || cluster.body.server === '')) {
+    errors.push(`kubeconfig: cluster ${JSON.stringify(cluster.name)} has no server URL`);
+  }
+  // Files and plugins on this machine will not exist where the functions run.
+  for (const [entry, body, keys] of [
+    [`cluster ${JSON.stringify(cluster?.name)}`, cluster?.body, ['certificate-authority']],
+    [`user ${JSON.stringify(user?.name)}`, user?.body, ['client-certificate', 'client-key', 'tokenFile']],
+  ] as const) {
+    for (const key of keys) {
+      if (body !== undefined && typeof body[key] === 'string') {
+        warnings.push(`kubeconfig ${entry} reads ${key} from a local file; embed it (${key}-data) so the functions can use it`);
+      }
+    }
+  }
+  if (user !== undefined && (user.body.exec !== undefined || user.body['auth-provider'] !== undefined)) {
+    warnings.push(`kubeconfig user ${JSON.stringify(user.name)} runs an exec/auth-provider plugin; it must exist where the apply function runs`);
+  }
+  return result;
+}
+
+function namedList(root: Record<string, unknown>, key: string, inner: string, errors: string[]): Named[] {
+  const list = root[key];
+  if (!Array.isArray(list) || list.length === 0) {
+    errors.push(`kubeconfig has no ${key}: it needs at least one entry in "${key}"`);
+    return [];
+  }
+  const out: Named[] = [];
+  list.forEach((item: unknown, i) => {
+    const name = (item as { name?: unknown } | null)?.name;
+    const body = (item as Record<string, unknown> | null)?.[inner];
+    if (typeof name !== 'string' || name === '') errors.push(`kubeconfig: ${key}[${i}] has no name`);
+    else if (typeof body !== 'object' || body === null) errors.push(`kubeconfig: ${key}[${i}] (${JSON.stringify(name)}) has no "${inner}" mapping`);
+    else out.push({ name, body: body as Record<string, unknown> });
+  });
+  return out;
+}

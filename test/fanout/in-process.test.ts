@@ -1,0 +1,202 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkPayload, createInProcessInvoker, FanoutError } from '../../lib/fanout/index.ts';
+import type { DeadLetter, JsonValue } from '../../lib/fanout/index.ts';
+import { clearRegisteredSecrets, createLogger, registerSecret } from '../../lib/log.ts';
+
+afterEach(() => clearRegisteredSecrets());
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe('in-process invoker', () => {
+  it('invoke resolves once queued, before the handler has run', async () => {
+    const ran: JsonValue[] = [];
+    const invoker = createInProcessInvoker({
+      handlers: {
+        apply: async (payload) => {
+          await sleep(20);
+          ran.push(payload);
+        },
+      },
+    });
+    await invoker.invoke('apply', { cluster: 'a' });
+    expect(ran).toEqual([]);
+    await invoker.idle();
+    expect(ran).toEqual([{ cluster: 'a' }]);
+  });
+
+  it('never runs more handlers at once than the concurrency bound', async () => {
+    let running = 0;
+    let peak = 0;
+    const invoker = createInProcessInvoker({
+      concurrency: 3,
+      handlers: {
+        apply: async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await sleep(10);
+          running--;
+        },
+      },
+    });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => invoker.invoke('apply', { i })));
+    await invoker.idle();
+    expect(peak).toBe(3);
+    expect(invoker.stats()).toMatchObject({ invoked: 12, succeeded: 12, maxRunning: 3, running: 0, queued: 0 });
+  });
+
+  it('the default bound is 4', async () => {
+    const invoker = createInProcessInvoker({ handlers: { apply: () => sleep(5) } });
+    await Promise.all(Array.from({ length: 10 }, () => invoker.invoke('apply', {})));
+    await invoker.idle();
+    expect(invoker.stats().maxRunning).toBe(4);
+  });
+
+  it('the handler gets a JSON copy: later changes by the caller do not leak in', async () => {
+    const seen: JsonValue[] = [];
+    const invoker = createInProcessInvoker({ handlers: { sync: async (p) => void seen.push(p) } });
+    const payload = { list: [1], at: new Date('2026-01-01T00:00:00Z') as unknown as JsonValue };
+    await invoker.invoke('sync', payload);
+    payload.list.push(2);
+    await invoker.idle();
+    expect(seen).toEqual([{ list: [1], at: '2026-01-01T00:00:00.000Z' }]);
+  });
+
+  it('retries a failing handler twice with backoff, then succeeds', async () => {
+    const attempts: { attempt: number; at: number }[] = [];
+    const start = Date.now();
+    const invoker = createInProcessInvoker({
+      retryDelaysMs: [30, 60],
+      handlers: {
+        apply: async (_p, ctx) => {
+          attempts.push({ attempt: ctx.attempt, at: Date.now() - start });
+          if (ctx.attempt < 2) throw new Error('API server 503');
+        },
+      },
+    });
+    await invoker.invoke('apply', { cluster: 'x' });
+    await invoker.idle();
+    expect(attempts.map((a) => a.attempt)).toEqual([0, 1, 2]);
+    expect((attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0)).toBeGreaterThanOrEqual(25);
+    expect((attempts[2]?.at ?? 0) - (attempts[1]?.at ?? 0)).toBeGreaterThanOrEqual(55);
+    expect(invoker.stats()).toMatchObject({ succeeded: 1, retried: 2, deadLettered: 0 });
+  });
+
+  it('after the last retry the failure is logged and dead-lettered; the invocation id is stable', async () => {
+    const lines: string[] = [];
+    const dead: DeadLetter[] = [];
+    const ids = new Set<string>();
+    const invoker = createInProcessInvoker({
+      retryDelaysMs: [1, 1],
+      logger: createLogger({ sink: (l) => lines.push(l) }),
+      onDeadLetter: (d) => dead.push(d),
+      handlers: {
+        apply: async (_p, ctx) => {
+          ids.add(ctx.invocationId);
+          throw Object.assign(new Error('still down'), { code: 'KNV2016' });
+        },
+      },
+    });
+    await invoker.invoke('apply', { cluster: 'x' });
+    await invoker.idle();
+    expect(ids.size).toBe(1);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ functionName: 'apply', attempts: 3, payload: { cluster: 'x' } });
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.map((l) => l.level)).toEqual(['warn', 'warn', 'error']);
+    expect(parsed[2]).toMatchObject({ msg: 'invocation failed; no retries left', function: 'apply', attempt: 2, error: { message: 'still down', code: 'KNV2016' } });
+  });
+
+  it('a retry waiting for its backoff does not hold a slot', async () => {
+    const order: string[] = [];
+    const invoker = createInProcessInvoker({
+      concurrency: 1,
+      retryDelaysMs: [40],
+      handlers: {
+        apply: async (p, ctx) => {
+          order.push(`${String((p as { n: number }).n)}#${ctx.attempt}`);
+          if ((p as { n: number }).n === 1 && ctx.attempt === 0) throw new Error('transient');
+        },
+      },
+    });
+    await invoker.invoke('apply', { n: 1 });
+    await invoker.invoke('apply', { n: 2 });
+    await invoker.idle();
+    expect(order).toEqual(['1#0', '2#0', '1#1']);
+  });
+
+  it('idle() resolves at once when nothing was invoked, and waits for retries', async () => {
+    const invoker = createInProcessInvoker({ retryDelaysMs: [30], handlers: {} });
+    await invoker.idle();
+    let calls = 0;
+    invoker.register('sync', async () => {
+      calls++;
+      if (calls === 1) throw new Error('once');
+    });
+    await invoker.invoke('sync', {});
+    await invoker.idle();
+    expect(calls).toBe(2);
+  });
+
+  it('invoking a function with no handler is refused at once', async () => {
+    const invoker = createInProcessInvoker();
+    await expect(invoker.invoke('apply', {})).rejects.toMatchObject({ code: 'FANOUT_UNKNOWN_FUNCTION' });
+  });
+
+  it('a payload carrying a secret is refused before anything runs', async () => {
+    let ran = false;
+    const invoker = createInProcessInvoker({ handlers: { apply: async () => void (ran = true) } });
+    await expect(invoker.invoke('apply', { cluster: 'a', kubeconfig: 'apiVersion: v1' })).rejects.toMatchObject({ code: 'FANOUT_SECRET_IN_PAYLOAD' });
+    await invoker.idle();
+    expect(ran).toBe(false);
+    expect(invoker.stats().invoked).toBe(0);
+  });
+});
+
+describe('checkPayload', () => {
+  it.each([
+    [{ kubeconfig: 'x' }, '$.kubeconfig'],
+    [{ auth: { token: 'x' } }, '$.auth.token'],
+    [{ app: { privateKey: 'x' } }, '$.app.privateKey'],
+    [{ clusters: [{ name: 'a' }, { name: 'b', password: 'x' }] }, '$.clusters[1].password'],
+    [{ headers: { Authorization: 'Bearer x' } }, '$.headers.Authorization'],
+    [{ webhookSecret: 'x' }, '$.webhookSecret'],
+  ])('refuses credential keys: %j', (payload, at) => {
+    expect(() => checkPayload(payload)).toThrow(FanoutError);
+    expect(() => checkPayload(payload)).toThrow(at);
+  });
+
+  it('refuses a registered secret value under any key', () => {
+    registerSecret('ghs_installation_token_0123456789');
+    expect(() => checkPayload({ note: 'x ghs_installation_token_0123456789 y' })).toThrow(/\$\.note holds a registered secret value/);
+  });
+
+  it('refuses what is not JSON-serialisable, and oversized payloads', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => checkPayload(cyclic)).toThrow(expect.objectContaining({ code: 'FANOUT_NOT_SERIALISABLE' }));
+    expect(() => checkPayload({ n: 1n })).toThrow(expect.objectContaining({ code: 'FANOUT_NOT_SERIALISABLE' }));
+    expect(() => checkPayload(undefined)).toThrow(expect.objectContaining({ code: 'FANOUT_NOT_SERIALISABLE' }));
+    expect(() => checkPayload({ blob: 'x'.repeat(300 * 1024) })).toThrow(expect.objectContaining({ code: 'FANOUT_TOO_LARGE' }));
+  });
+
+  it('passes a push job through unchanged', () => {
+    const job = {
+      deliveryId: 'd',
+      repo: 'acme/policy',
+      owner: 'acme',
+      name: 'policy',
+      ref: 'refs/heads/main',
+      branch: 'main',
+      after: 'a'.repeat(40),
+      before: 'b'.repeat(40),
+      installationId: 7,
+      defaultBranch: 'main',
+      pushedAt: '2026-01-01T00:00:00.000Z',
+    };
+    expect(checkPayload(job)).toEqual(job);
+  });
+
+  it('drops what JSON drops (functions, undefined)', () => {
+    expect(checkPayload({ a: 1, f: () => 1, u: undefined })).toEqual({ a: 1 });
+  });
+});

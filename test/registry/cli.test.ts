@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClustersCommand, createSecretsCommand } from '../../bin/commands/clusters.ts';
+import type { Io } from '../../bin/commands/common.ts';
+import { runCli } from '../../bin/commands/dispatch.ts';
+import { FileSecretStore, getGitHubCredentials, getWebhookSecrets } from '../../lib/registry/index.ts';
+import { KUBECONFIG, KUBE_TOKEN } from './support.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/pushsync.js', import.meta.url));
+
+let dir: string;
+let home: string;
+let kubeconfigFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pushsync-cli-'));
+  home = path.join(dir, 'home');
+  kubeconfigFile = path.join(dir, 'kubeconfig.yaml');
+  await writeFile(kubeconfigFile, KUBECONFIG);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI in a child process, with its own PUSHSYNC_HOME. */
+function pushsync(args: readonly string[], input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [BIN, ...args], { env: { ...process.env, PUSHSYNC_HOME: home }, cwd: dir }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      if (code === -1) reject(err ?? new Error('no exit code'));
+      else resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+describe('pushsync clusters (end to end, a child process)', () => {
+  it('register → list → list --json → remove', async () => {
+    const reg = await pushsync(['clusters', 'register', 'mycluster', '--kubeconfig', kubeconfigFile, '--repo', 'acme/policy', '--branch', 'main', '--dir', 'policy']);
+    expect(reg.stderr).toBe('');
+    expect(reg.code).toBe(0);
+    expect(reg.stdout).toContain('Registered cluster mycluster: follows acme/policy branch main, dir policy (hierarchy); status context pushsync/mycluster');
+
+    // The kubeconfig comes from stdin with "-".
+    const second = await pushsync(
+      ['clusters', 'register', 'edge', '--kubeconfig', '-', '--context', 'other', '--repo', 'acme/policy', '--branch', 'edge', '--source-format', 'unstructured'],
+      KUBECONFIG,
+    );
+    expect(second.code).toBe(0);
+
+    const list = await pushsync(['clusters', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n').filter((l) => l !== '')).toEqual([
+      'NAME       REPO         BRANCH  DIR     FORMAT        CONTEXT',
+      'edge       acme/policy  edge    .       unstructured  other',
+      'mycluster  acme/policy  main    policy  hierarchy     (current)',
+    ]);
+    expect(list.stdout).not.toContain(KUBE_TOKEN);
+
+    const json = await pushsync(['clusters', 'list', '--json', '--repo', 'ACME/policy', '--branch', 'main']);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(parsed.map((c) => c.name)).toEqual(['mycluster']);
+    expect(parsed[0]).not.toHaveProperty('kubeconfig');
+    expect(json.stdout).not.toContain(KUBE_TOKEN);
+
+    const secretsDir = path.join(home, 'secrets');
+    for (const f of await readdir(secretsDir)) expect((await stat(path.join(secretsDir, f))).mode & 0o777).toBe(0o600);
+
+    const removed = await pushsync(['clusters', 'remove', 'edge']);
+    expect(removed).toMatchObject({ code: 0 });
+    const again = await pushsync(['clusters', 'remove', 'edge']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('no cluster named "edge" is registered');
+  });
+
+  it('an invalid registration exits 2 and names every bad flag', async () => {
+    const r = await pushsync(['clusters', 'register', 'Bad_Name', '--kubeconfig', kubeconfigFile, '--repo', 'acme', '--branch', 'main', '--context', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('3 invalid values');
+    expect(r.stderr).toMatch(/NAME: name "Bad_Name" must be a DNS-1123 label/);
+    expect(r.stderr).toMatch(/--repo: repo "acme" must be owner\/name/);
+    expect(r.stderr).toMatch(/--context: context "nope" is not in the kubeconfig/);
+    expect(r.stderr).not.toContain(KUBE_TOKEN);
+  });
+});
+
+/** The same commands in-process, for the cases that need no child process. */
+function io(): Io & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
+}
+
+describe('pushsync clusters / secrets (in-process)', () => {
+  const store = () => new FileSecretStore(path.join(dir, 'inproc'));
+  const stdinWith = (text: string) => ({ stdin: async () => text, store });
+  const run = (args: string[], stdin = '') => {
+    const streams = io();
+    const commands = [createClustersCommand(stdinWith(stdin)), createSecretsCommand(stdinWith(stdin))];
+    return runCli(args, streams, { commands }).then((code) => ({ code, stdout: streams.out.join(''), stderr: streams.err.join('') }));
+  };
+
+  it('--help has usage and an example for each subcommand', async () => {
+    const clusters = await run(['clusters', '--help']);
+    expect(clusters.code).toBe(0);
+    for (const s of ['pushsync clusters register mycluster', 'pushsync clusters list', 'pushsync clusters remove mycluster']) expect(clusters.stdout).toContain(s);
+    const secrets = await run(['help', 'secrets']);
+    for (const s of ['secrets set github-token', 'secrets set github-app', 'secrets set webhook-secret', 'secrets list', 'secrets remove']) expect(secrets.stdout).toContain(s);
+  });
+
+  it('usage errors exit 2 with a hint', async () => {
+    expect(await run(['clusters', 'frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Run 'pushsync clusters --help'") });
+    expect(await run(['clusters', 'register', 'x', '--repo', 'a/b', '--branch', 'main'])).toMatchObject({ code: 2, stderr: expect.stringContaining('register needs --kubeconfig') });
+    expect(await run(['clusters', 'register', 'x', '--kubeconfig', path.join(dir, 'missing.yaml'), '--repo', 'a/b', '--branch', 'main'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('cannot read --kubeconfig'),
+    });
+    expect(await run(['clusters', 'list', '--branch', 'main'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--branch needs --repo') });
+  });
+
+  it('register refuses an existing name unless --replace', async () => {
+    const args = ['clusters', 'register', 'dup', '--kubeconfig', kubeconfigFile, '--repo', 'a/b', '--branch', 'main'];
+    expect((await run(args)).code).toBe(0);
+    const again = await run(args);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already registered; remove it first or register with --replace');
+    const replaced = await run([...args, '--replace']);
+    expect(replaced).toMatchObject({ code: 0, stdout: expect.stringContaining('Updated cluster dup') });
+  });
+
+  it('secrets set github-token reads stdin (never argv), and list shows names only', async () => {
+    const set = await run(['secrets', 'set', 'github-token'], 'ghp_from_stdin_0123456789\n');
+    expect(set).toMatchObject({ code: 0, stdout: expect.stringContaining('Stored github-token') });
+    expect(await getGitHubCredentials(store())).toEqual({ kind: 'token', token: 'ghp_from_stdin_0123456789' });
+    const list = await run(['secrets', 'list']);
+    expect(list.stdout).toMatch(/github-token\s+set/);
+    expect(list.stdout).toMatch(/webhook-secret\s+not set/);
+    expect(list.stdout).not.toContain('ghp_from_stdin');
+    // A value on the command line is not accepted.
+    expect(await run(['secrets', 'set', 'github-token', 'ghp_on_argv'])).toMatchObject({ code: 2 });
+    expect(await run(['secrets', 'set', 'github-token', '--token', 'ghp_on_argv'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown flag --token') });
+  });
+
+  it('secrets set github-app reads the key from a file; the App id is a flag', async () => {
+    const pem = path.join(dir, 'app.pem');
+    await writeFile(pem, '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAabcdefghijklmnop\n-----END RSA PRIVATE KEY-----\n');
+    expect((await run(['secrets', 'set', 'github-app', '--app-id', '4242', '--private-key-file', pem])).code).toBe(0);
+    expect(await getGitHubCredentials(store())).toMatchObject({ kind: 'app', appId: '4242' });
+    const bad = await run(['secrets', 'set', 'github-app', '--app-id', 'x', '--private-key-file', kubeconfigFile]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/appId: the App ID must be a positive integer/);
+    expect(bad.stderr).toMatch(/privateKey: the private key is not a PEM private key/);
+    expect(bad.stderr).not.toContain(KUBE_TOKEN);
+  });
+
+  it('secrets set webhook-secret: one per line; --keep-previous rotates', async () => {
+    expect((await run(['secrets', 'set', 'webhook-secret'], 'first\n')).code).toBe(0);
+    expect((await run(['secrets', 'set', 'webhook-secret', '--keep-previous'], 'second\n')).code).toBe(0);
+    expect(await getWebhookSecrets(store())).toEqual(['second', 'first']);
+    expect(await run(['secrets', 'set', 'webhook-secret', '--app-id', '1'], 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('--app-id does not apply to webhook-secret') });
+    expect((await run(['secrets', 'remove', 'webhook-secret'])).code).toBe(0);
+    expect((await run(['secrets', 'remove', 'webhook-secret'])).code).toBe(1);
+  });
+});
