@@ -1,7 +1,7 @@
 /** What every CLI command shares: its shape, exit codes, usage errors, reading the policy dir. */
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_CLUSTER, vet } from '../../lib/repo/index.ts';
+import { DEFAULT_CLUSTER, vet, vetEach } from '../../lib/repo/index.ts';
 import type { CompileResult, SourceFormat } from '../../lib/repo/index.ts';
 import { readLocalDir } from '../../lib/source/index.ts';
 
@@ -81,6 +81,8 @@ export function policyDirArg(command: string, positionals: readonly string[]): s
 export interface CompileRequest {
   readonly sourceFormat: SourceFormat;
   readonly clusters: readonly string[] | undefined;
+  /** false: drop each cluster's hydrated objects as soon as it is vetted (vet needs only errors). */
+  readonly keepObjects?: boolean;
 }
 
 /**
@@ -98,11 +100,14 @@ export async function compileDir(command: string, dir: string, request: CompileR
   const root = await policyRoot(command, dir);
   const { snapshot, errors } = await readLocalDir(root, { sourceFormat: request.sourceFormat });
   if (errors.length > 0) return { root, results: [{ cluster: DEFAULT_CLUSTER, errors, objects: [] }] };
-  const results = vet(snapshot.files, {
+  const options = {
     sourceFormat: request.sourceFormat,
     ...(request.clusters === undefined ? {} : { clusters: request.clusters }),
     policyDir: root,
-  });
+  };
+  if (request.keepObjects !== false) return { root, results: vet(snapshot.files, options) };
+  const results: CompileResult[] = [];
+  vetEach(snapshot.files, { ...options, stamp: false }, (r) => results.push({ ...r, objects: [] }));
   return { root, results };
 }
 

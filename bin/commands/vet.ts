@@ -62,6 +62,7 @@ export const vetCommand: Command = {
     const { results, root } = await compileDir('vet', dir, {
       sourceFormat: parseSourceFormat('vet', values['source-format']),
       clusters: parseClusters(values.clusters),
+      keepObjects: false,
     });
 
     if (values.json) {

@@ -17,7 +17,7 @@ export type {
   CompileOptions,
   CompileResult,
 } from './types.ts';
-export { compile, vet, vetClusters, DEFAULT_CLUSTER } from './pipeline.ts';
+export { compile, vet, vetEach, vetClusters, DEFAULT_CLUSTER } from './pipeline.ts';
 export type { VetOptions } from './pipeline.ts';
 export { checkDeletionSafety, checkCrdRemoval, keyOf } from './safety.ts';
 export type { ObjectKey } from './safety.ts';

@@ -46,6 +46,11 @@ export interface VetOptions {
   readonly policyDir?: string;
   readonly namespaceRepo?: string;
   readonly threshold?: number;
+  /**
+   * false: skip the last hydration step (source/cluster metadata, output order). The errors are
+   * the same; the objects come back unstamped and unordered. For callers that only count them.
+   */
+  readonly stamp?: boolean;
 }
 
 /** The snapshot as far as it is independent of the target cluster. */
@@ -93,7 +98,7 @@ function prepare(input: readonly SourceFile[], format: SourceFormat, namespaceRe
   return { format, errors: [], objects, apiResources: sel.apiResources };
 }
 
-function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
+function compilePrepared(p: Prepared, options: CompileOptions, stampObjects = true): CompileResult {
   const cluster = options.clusterName;
   const fail = (errors: VetError[]): CompileResult => ({ cluster, errors: sortErrors(errors), objects: [] });
   if (p.errors.length > 0) return fail(p.errors);
@@ -151,6 +156,7 @@ function compilePrepared(p: Prepared, options: CompileOptions): CompileResult {
   ];
   if (final.length > 0) return fail(final);
 
+  if (!stampObjects) return { cluster, errors: [], objects: placed };
   const policyDir = (options.policyDir ?? '').replace(/\/+$/, '');
   return { cluster, errors: [], objects: sortByOrigin(placed.map((d) => stamp(d, cluster, policyDir))) };
 }
@@ -187,17 +193,29 @@ function clustersOf(p: Prepared): string[] {
 
 /** One CompileResult per cluster of vetClusters(), filtered by options.clusters, in name order. */
 export function vet(files: readonly SourceFile[], options: VetOptions): CompileResult[] {
+  const out: CompileResult[] = [];
+  vetEach(files, options, (r) => out.push(r));
+  return out;
+}
+
+/**
+ * vet() one cluster at a time: each result is handed over as soon as it exists, so a caller that
+ * only needs the errors (the vet command, the webhook's vet status) keeps one cluster's hydrated
+ * objects in memory at a time instead of every cluster's.
+ */
+export function vetEach(files: readonly SourceFile[], options: VetOptions, each: (result: CompileResult) => void): void {
   const p = prepare(files, options.sourceFormat, options.namespaceRepo);
   const wanted = options.clusters ? new Set(options.clusters) : undefined;
-  return clustersOf(p)
-    .filter((c) => !wanted || wanted.has(c))
-    .map((clusterName) =>
+  for (const clusterName of clustersOf(p)) {
+    if (wanted && !wanted.has(clusterName)) continue;
+    each(
       compilePrepared(p, {
         sourceFormat: options.sourceFormat,
         clusterName,
         ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
         ...(options.namespaceRepo !== undefined ? { namespaceRepo: options.namespaceRepo } : {}),
         ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
-      }),
+      }, options.stamp !== false),
     );
+  }
 }

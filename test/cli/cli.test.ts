@@ -38,7 +38,8 @@ describe('help and usage', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ {2}vet +Validate/m);
     expect(r.stdout).toMatch(/^ {2}hydrate +Write/m);
-    expect(r.stdout).toContain('Coming later (not in this version): plan, apply, status, clusters');
+    expect(r.stdout).toMatch(/^ {2}clusters +Register/m);
+    expect(r.stdout).toContain('Coming later (not in this version): plan, apply, status');
     const viaHelp = await pushsync(['help']);
     expect(viaHelp.stdout).toBe(r.stdout);
   });
