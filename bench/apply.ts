@@ -2,18 +2,20 @@
  * Apply benchmark on a real kube-apiserver + etcd (`npx tsx bench/apply.ts`).
  *
  * Workload: 1,000 ConfigMaps across 10 namespaces plus Online Boutique (1 Namespace,
- * 12 Deployments, 12 Services). Runs, in one control plane:
- *   1. pushsync first apply        2. pushsync no-op re-apply
- *   3. kubectl apply --server-side of the same objects in fresh namespaces (first apply)
- *   4. kubectl re-apply of those (for comparison)
- * and prints wall time, requests sent and writes (objects whose resourceVersion changed).
- * Targets: pushsync first apply ≤ 0.5 × kubectl's; no-op re-apply 0 writes. Exit 1 if missed.
+ * 12 Deployments, 12 Services). In one control plane, each round runs the pushsync first
+ * apply and `kubectl apply --server-side` of the same objects (fresh namespaces for each);
+ * round 1 adds the pushsync no-op re-apply and a kubectl re-apply for comparison. Prints
+ * wall time, requests sent, writes (objects whose resourceVersion changed or appeared) and
+ * the CPU used by the client, kube-apiserver and etcd.
+ * Targets: pushsync first apply ≤ 0.5 × kubectl's (median over rounds); no-op re-apply
+ * 0 writes. Exit 1 if missed.
  *
- * Options (env): BENCH_CONFIGMAPS (default 1000), BENCH_NAMESPACES (10), BENCH_CONCURRENCY (8).
+ * Options (env): BENCH_CONFIGMAPS (default 1000), BENCH_NAMESPACES (10), BENCH_CONCURRENCY (8),
+ * BENCH_ROUNDS (3).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump, loadAll } from 'js-yaml';
 import { apply, connect } from '../lib/cluster/index.ts';
@@ -25,6 +27,8 @@ const BOUTIQUE = new URL('../../shared/fixtures/online-boutique/kubernetes-manif
 const CONFIGMAPS = Number(process.env.BENCH_CONFIGMAPS ?? 1000);
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function boutiqueDocs(): KubeObject[] {
   const text = readFileSync(BOUTIQUE, 'utf8');
@@ -125,61 +129,75 @@ function countKubectlRequests(stderr: string): number {
   return stderr.split('\n').filter((l) => /round_trippers\.go.*(?:"Response"|\b(?:GET|POST|PUT|PATCH|DELETE) https?:\/\/)/.test(l)).length;
 }
 
+interface Measured {
+  readonly requests: number;
+  readonly clientCpu: number;
+  readonly note: string;
+}
+
 async function main(): Promise<void> {
   process.stderr.write('starting control plane…\n');
   const cp = await startControlPlane();
   const tmp = mkdtempSync(join(tmpdir(), 'pushsync-bench-'));
   const rows: Row[] = [];
+  const ratios: number[] = [];
+  let noopWrites = 0;
   try {
     const conn = await connect(cp.kubeconfig);
     const probe = await connect(cp.kubeconfig);
-    const ours = workload('ps');
-    process.stderr.write(`workload: ${ours.objects.length} objects\n`);
-
-    // 1. first apply
+    const kubectl = join(cp.binDir, 'kubectl');
     const serverCpu = (): { apiServer: number; etcd: number } => ({ apiServer: procCpu(cp.pids().apiServer), etcd: procCpu(cp.pids().etcd) });
-    const measure = async (run: string, namespaces: readonly string[], fn: () => Promise<{ requests: number; clientCpu: number; note: string }>): Promise<void> => {
+
+    const measure = async (run: string, namespaces: readonly string[], fn: () => Promise<Measured>): Promise<Row> => {
       const before = await snapshot(probe, namespaces);
       const server0 = serverCpu();
       const t0 = performance.now();
       const r = await fn();
       const seconds = (performance.now() - t0) / 1000;
       const server1 = serverCpu();
-      rows.push({
+      const row: Row = {
         run,
         seconds,
         requests: r.requests,
         writes: writesBetween(before, await snapshot(probe, namespaces)),
         cpu: { client: r.clientCpu, apiServer: server1.apiServer - server0.apiServer, etcd: server1.etcd - server0.etcd },
         note: r.note,
-      });
+      };
+      rows.push(row);
+      return row;
     };
-    const pushsync = async (): Promise<{ requests: number; clientCpu: number; note: string }> => {
+    const pushsync = (objects: readonly KubeObject[], inventory: string) => async (): Promise<Measured> => {
       const stats = structuredClone(conn.http.stats);
       const cpu0 = process.cpuUsage();
-      const r = await apply(conn, ours.objects, { commit: 'bench-1', inventory: 'bench', concurrency: CONCURRENCY });
+      const r = await apply(conn, objects, { commit: 'bench-1', inventory, concurrency: CONCURRENCY });
       const cpu = process.cpuUsage(cpu0);
       if (r.status !== 'applied') throw new Error(`apply: ${r.status} ${JSON.stringify(r.error ?? r.objects.filter((o) => o.error).slice(0, 3))}`);
       const note = Object.entries(r.counts).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`).join(', ');
       return { requests: delta(stats, conn.http.stats), clientCpu: (cpu.user + cpu.system) / 1e6, note };
     };
+    const viaKubectl = (file: string, cacheDir: string, label: string) => async (): Promise<Measured> => {
+      const args = ['--kubeconfig', cp.kubeconfigPath, '--cache-dir', cacheDir, 'apply', '--server-side', '--field-manager', 'bench-kubectl', '-f', file, '-v=6'];
+      const r = await runKubectl(kubectl, args);
+      if (r.code !== 0) throw new Error(`${label} failed:\n${r.stderr.split('\n').filter((l) => !l.includes('round_trippers')).slice(-20).join('\n')}`);
+      return { requests: countKubectlRequests(r.stderr), clientCpu: r.cpu, note: '' };
+    };
 
-    // 1. first apply, 2. no-op re-apply
-    await measure('pushsync apply (first)', ours.namespaces, pushsync);
-    await measure('pushsync apply (no-op)', ours.namespaces, pushsync);
-
-    // 3./4. kubectl, same objects in fresh namespaces, its own fresh discovery cache
-    const theirs = workload('kc');
-    const file = join(tmp, 'objects.yaml');
-    writeFileSync(file, theirs.objects.map((o) => `---\n${dump(o)}`).join(''));
-    const kubectl = join(cp.binDir, 'kubectl');
-    const args = ['--kubeconfig', cp.kubeconfigPath, '--cache-dir', join(tmp, 'kube-cache'), 'apply', '--server-side', '--field-manager', 'bench-kubectl', '-f', file, '-v=6'];
-    for (const label of ['kubectl apply --server-side (first)', 'kubectl apply --server-side (again)']) {
-      await measure(label, theirs.namespaces, async () => {
-        const r = await runKubectl(kubectl, args);
-        if (r.code !== 0) throw new Error(`${label} failed:\n${r.stderr.split('\n').filter((l) => !l.includes('round_trippers')).slice(-20).join('\n')}`);
-        return { requests: countKubectlRequests(r.stderr), clientCpu: r.cpu, note: '' };
-      });
+    // Rounds alternate pushsync and kubectl on fresh namespaces, so load from other processes
+    // on a shared machine hits both alike; the verdict uses the median ratio.
+    for (let round = 1; round <= ROUNDS; round++) {
+      const ours = workload(`ps${round}`);
+      const theirs = workload(`kc${round}`);
+      if (round === 1) process.stderr.write(`workload: ${ours.objects.length} objects; ${ROUNDS} round(s)\n`);
+      const first = await measure(`pushsync apply (first) #${round}`, ours.namespaces, pushsync(ours.objects, `bench-${round}`));
+      const file = join(tmp, `objects-${round}.yaml`);
+      writeFileSync(file, theirs.objects.map((o) => `---\n${dump(o)}`).join(''));
+      const cache = join(tmp, `kube-cache-${round}`);
+      const kc = await measure(`kubectl apply --server-side #${round}`, theirs.namespaces, viaKubectl(file, cache, 'kubectl apply'));
+      ratios.push(first.seconds / kc.seconds);
+      if (round === 1) {
+        noopWrites = (await measure('pushsync apply (no-op)', ours.namespaces, pushsync(ours.objects, `bench-${round}`))).writes;
+        await measure('kubectl apply --server-side (again)', theirs.namespaces, viaKubectl(file, cache, 'kubectl re-apply'));
+      }
     }
     conn.close();
     probe.close();
@@ -189,21 +207,18 @@ async function main(): Promise<void> {
   }
 
   const pad = (s: string, n: number): string => s.padEnd(n);
-  console.log(`\n${CONFIGMAPS} ConfigMaps in ${NAMESPACES} namespaces + Online Boutique (25 objects); concurrency ${CONCURRENCY}\n`);
-  console.log(`${pad('run', 38)}${pad('time (s)', 10)}${pad('requests', 10)}${pad('writes', 8)}${pad('CPU s: client/apiserver/etcd', 30)}note`);
+  console.log(`\n${CONFIGMAPS} ConfigMaps in ${NAMESPACES} namespaces + Online Boutique (25 objects); concurrency ${CONCURRENCY}; load average before: ${loadBefore}\n`);
+  console.log(`${pad('run', 40)}${pad('time (s)', 10)}${pad('requests', 10)}${pad('writes', 8)}${pad('CPU s: client/apiserver/etcd', 30)}note`);
   for (const r of rows) {
     const cpu = `${r.cpu.client.toFixed(1)} / ${r.cpu.apiServer.toFixed(1)} / ${r.cpu.etcd.toFixed(1)}`;
-    console.log(`${pad(r.run, 38)}${pad(r.seconds.toFixed(2), 10)}${pad(String(r.requests), 10)}${pad(String(r.writes), 8)}${pad(cpu, 30)}${r.note}`);
+    console.log(`${pad(r.run, 40)}${pad(r.seconds.toFixed(2), 10)}${pad(String(r.requests), 10)}${pad(String(r.writes), 8)}${pad(cpu, 30)}${r.note}`);
   }
-
-  const ours = rows[0] as Row;
-  const noop = rows[1] as Row;
-  const theirs = rows[2] as Row;
-  const ratio = ours.seconds / theirs.seconds;
-  const okSpeed = ratio <= 0.5;
-  const okNoop = noop.writes === 0;
-  console.log(`\nfirst apply: pushsync/kubectl = ${ratio.toFixed(2)} (target ≤ 0.50) ${okSpeed ? 'OK' : 'MISSED'}`);
-  console.log(`no-op re-apply writes: ${noop.writes} (target 0) ${okNoop ? 'OK' : 'MISSED'}`);
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] as number;
+  const okSpeed = median <= 0.5;
+  const okNoop = noopWrites === 0;
+  console.log(`\nfirst apply, pushsync/kubectl time: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)} (target ≤ 0.50) ${okSpeed ? 'OK' : 'MISSED'}`);
+  console.log(`no-op re-apply writes: ${noopWrites} (target 0) ${okNoop ? 'OK' : 'MISSED'}`);
   if (!okSpeed || !okNoop) process.exitCode = 1;
 }
 

@@ -1,0 +1,159 @@
+/**
+ * The one door to the API server: plain HTTP(S) requests with a keep-alive agent.
+ *
+ * We talk HTTP directly instead of through the generated client so that we control exactly
+ * which requests are sent (no hidden GETs), see the real status codes (201 vs 200 tells
+ * created from configured), send `application/apply-patch+yaml` with dryRun/force, and can
+ * count every request for the benchmark.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  readonly method: Verb;
+  /** Absolute path on the server, e.g. `/api/v1/namespaces/x/configmaps/y`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** JSON-serialisable body. */
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly signal?: AbortSignal;
+  /** Per-request timeout; default from the client. */
+  readonly timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  /** Parsed JSON when the server sent JSON, else the raw text. */
+  readonly body: unknown;
+}
+
+/** The request never produced an HTTP status: refused, reset, timed out, aborted. */
+export class NetworkError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'NetworkError';
+    this.code = code;
+  }
+}
+
+export interface TransportOptions {
+  readonly server: string;
+  readonly agentOptions: https.AgentOptions;
+  /** Returns the auth headers for the next request (tokens may rotate). */
+  readonly headers: () => Promise<Record<string, string>>;
+  readonly timeoutMs?: number;
+  readonly maxSockets?: number;
+}
+
+/** What was sent, for the benchmark and tests ("0 writes" is checked against real counts). */
+export interface RequestStats {
+  total: number;
+  byVerb: Record<Verb, number>;
+}
+
+export class KubeHttp {
+  readonly server: URL;
+  readonly stats: RequestStats = { total: 0, byVerb: { GET: 0, POST: 0, PUT: 0, PATCH: 0, DELETE: 0 } };
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+  private readonly headers: () => Promise<Record<string, string>>;
+  private readonly timeoutMs: number;
+
+  constructor(opts: TransportOptions) {
+    this.server = new URL(opts.server);
+    const secure = this.server.protocol === 'https:';
+    this.mod = secure ? https : http;
+    const common = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
+    this.agent = secure ? new https.Agent({ ...opts.agentOptions, ...common }) : new http.Agent(common);
+    this.headers = opts.headers;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    req.signal?.throwIfAborted();
+    const auth = await this.headers();
+    const base = this.server.pathname.replace(/\/$/, '');
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) qs.set(k, v);
+    const path = base + req.path + (qs.size > 0 ? `?${qs.toString()}` : '');
+    const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const headers: Record<string, string> = {
+      ...auth,
+      Accept: req.accept ?? 'application/json',
+      'User-Agent': 'pushsync',
+    };
+    if (payload) {
+      headers['Content-Type'] = req.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    this.stats.total++;
+    this.stats.byVerb[req.method]++;
+    const timeoutMs = req.timeoutMs ?? this.timeoutMs;
+
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const r = this.mod.request(
+        {
+          protocol: this.server.protocol,
+          hostname: this.server.hostname,
+          port: this.server.port,
+          method: req.method,
+          path,
+          headers,
+          agent: this.agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => finish(() => reject(toNetworkError(e))));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const type = String(res.headers['content-type'] ?? '');
+            let body: unknown = text;
+            if (type.includes('json') && text.length > 0) {
+              try {
+                body = JSON.parse(text);
+              } catch {
+                body = text;
+              }
+            }
+            finish(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        r.destroy(new NetworkError('ETIMEDOUT', `${req.method} ${req.path}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onAbort = (): void => {
+        r.destroy(new NetworkError('ABORTED', `${req.method} ${req.path}: aborted`));
+      };
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      r.on('error', (e) => finish(() => reject(toNetworkError(e))));
+      if (payload) r.write(payload);
+      r.end();
+    });
+  }
+}
+
+function toNetworkError(e: unknown): NetworkError {
+  if (e instanceof NetworkError) return e;
+  const err = e as NodeJS.ErrnoException;
+  return new NetworkError(err.code ?? 'ENETWORK', err.message);
+}
