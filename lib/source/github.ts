@@ -16,8 +16,10 @@ import path from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import { GitHubError } from '../github/errors.ts';
 import type { SourceFile, SourceFormat, VetError } from '../repo/types.ts';
-import { BlobCache, sharedBlobCache } from './blob-cache.ts';
-import type { ListedFile, PolicyListing } from './blob-cache.ts';
+import { sharedBlobCache } from './blob-cache.ts';
+import type { BlobCache, ListedFile, PolicyListing } from './blob-cache.ts';
+export { BlobCache, sharedBlobCache, DEFAULT_BLOB_CACHE_BYTES } from './blob-cache.ts';
+export type { BlobCacheOptions, BlobCacheStats } from './blob-cache.ts';
 import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from './paths.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, PATH_ERROR_CODE, type SnapshotResult } from './types.ts';
 
@@ -143,9 +145,8 @@ function resolveLink(link: ListedFile, byPath: ReadonlyMap<string, ListedFile>):
   for (let hop = 0; hop < MAX_SYMLINK_HOPS; hop++) {
     const target = current.linkTarget;
     if (target === undefined) return { error: 'symbolic link could not be read' };
-    if (target.startsWith('/')) return { error: `symbolic link points outside the policy dir (to ${target})` };
-    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(current.path), target));
-    if (resolved === '..' || resolved.startsWith('../')) return { error: `symbolic link points outside the policy dir (to ${target})` };
+    const resolved = linkDestination(current.path, target);
+    if (resolved === undefined) return { error: `symbolic link points outside the policy dir (to ${target})` };
     const next = byPath.get(resolved);
     if (next === undefined) return { error: 'broken symbolic link' };
     if (next.mode === '160000') return { error: 'not a regular file' };
@@ -153,6 +154,13 @@ function resolveLink(link: ListedFile, byPath: ReadonlyMap<string, ListedFile>):
     current = next;
   }
   return { error: `symbolic link loop (more than ${MAX_SYMLINK_HOPS} links)` };
+}
+
+/** Where a link at `linkPath` pointing at `target` lands, relative to the policy dir; undefined outside it. */
+function linkDestination(linkPath: string, target: string): string | undefined {
+  if (target.startsWith('/')) return undefined;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
+  return resolved === '..' || resolved.startsWith('../') ? undefined : resolved;
 }
 
 // ---- listing ---------------------------------------------------------------------------------
@@ -196,16 +204,27 @@ async function listPolicyDir(ctx: Ctx, commit: string, dir: string): Promise<Pol
 
 /**
  * A symlink's blob is its target path, which the tree does not show. Links are rare and tiny:
- * read their targets while listing, so the (cached) listing is all selectFiles needs.
+ * read the targets of links the engine would read (and of links they lead to, hop by hop) while
+ * listing, so the cached listing is all selectFiles needs.
  */
 async function withLinkTargets(ctx: Ctx, files: readonly ListedFile[]): Promise<ListedFile[]> {
-  return Promise.all(
-    files.map(async (f) => {
-      if (f.mode !== '120000') return f;
-      const bytes = await ctx.limit(() => fetchBlob(ctx, f.sha));
-      return { ...f, linkTarget: new TextDecoder().decode(bytes) };
-    }),
-  );
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const targets = new Map<string, string>();
+  let round = files.filter((f) => f.mode === '120000' && isPolicyFile(f.path, ctx.sourceFormat));
+  for (let hop = 0; hop < MAX_SYMLINK_HOPS && round.length > 0; hop++) {
+    await Promise.all(round.map(async (f) => targets.set(f.path, new TextDecoder().decode(await ctx.limit(() => fetchBlob(ctx, f.sha))))));
+    const next = new Map<string, ListedFile>();
+    for (const f of round) {
+      const dest = linkDestination(f.path, targets.get(f.path) ?? '');
+      const to = dest === undefined ? undefined : byPath.get(dest);
+      if (to !== undefined && to.mode === '120000' && !targets.has(to.path)) next.set(to.path, to);
+    }
+    round = [...next.values()];
+  }
+  return files.map((f) => {
+    const linkTarget = targets.get(f.path);
+    return linkTarget === undefined ? f : { ...f, linkTarget };
+  });
 }
 
 /** Entries under `dir` from a complete recursive listing of the commit. */

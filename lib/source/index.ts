@@ -17,3 +17,4 @@ export {
   compareCodePoints,
   API_RESOURCES_FILE,
 } from './paths.ts';
+export { readGitHubDir, gitBlobSha, BlobCache, sharedBlobCache, type ReadGitHubOptions, type BlobCacheOptions, type BlobCacheStats } from './github.ts';

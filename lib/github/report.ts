@@ -1,0 +1,203 @@
+/**
+ * Results on the commit: a status per context always (works with any token), and a check run
+ * per context when authenticated as a GitHub App (summary, details, annotations). One context
+ * per target — `pushsync/vet`, `pushsync/<cluster>` — written only by its owner.
+ */
+import type { Octokit } from '@octokit/rest';
+import type { CheckAnnotation, CheckOutput, ClusterReport, VetOutcome } from './summary.ts';
+import {
+  clusterSucceeded,
+  describeClusterRun,
+  describeVet,
+  fitDescription,
+  renderClusterOutput,
+  renderVetOutput,
+  statusContext,
+  vetAnnotations,
+} from './summary.ts';
+
+/** GitHub accepts at most 50 annotations per check-run request. */
+export const ANNOTATIONS_PER_REQUEST = 50;
+/** Beyond this many, annotations are left to the text (each 50 costs one API call). */
+export const DEFAULT_MAX_ANNOTATIONS = 1000;
+
+export interface CommitRef {
+  readonly owner: string;
+  readonly repo: string;
+  readonly sha: string;
+}
+
+export type StatusState = 'pending' | 'success' | 'failure' | 'error';
+
+export interface StatusInput extends CommitRef {
+  /** `vet` or a cluster name: the context is `pushsync/<name>` (see statusContext). */
+  readonly name: string;
+  readonly state: StatusState;
+  /** Fitted to 140 characters (start and end kept). */
+  readonly description: string;
+  readonly targetUrl?: string;
+}
+
+export async function postStatus(octokit: Octokit, s: StatusInput): Promise<void> {
+  await octokit.rest.repos.createCommitStatus({
+    owner: s.owner,
+    repo: s.repo,
+    sha: s.sha,
+    context: statusContext(s.name),
+    state: s.state,
+    description: fitDescription(s.description),
+    ...(s.targetUrl ? { target_url: s.targetUrl } : {}),
+  });
+}
+
+export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required';
+
+export interface CheckRunStart extends CommitRef {
+  /** Same as the status: `vet` or a cluster name. */
+  readonly name: string;
+  readonly detailsUrl?: string;
+  readonly title?: string;
+  readonly summary?: string;
+}
+
+/** Create an in-progress check run (the "pending" of an App); returns its id for completeCheckRun. */
+export async function startCheckRun(octokit: Octokit, c: CheckRunStart): Promise<number> {
+  const res = await octokit.rest.checks.create({
+    owner: c.owner,
+    repo: c.repo,
+    head_sha: c.sha,
+    name: statusContext(c.name),
+    status: 'in_progress',
+    started_at: new Date().toISOString(),
+    ...(c.detailsUrl ? { details_url: c.detailsUrl } : {}),
+    ...(c.title !== undefined ? { output: { title: c.title, summary: c.summary ?? '' } } : {}),
+  });
+  return res.data.id;
+}
+
+export interface CheckRunCompletion extends CommitRef {
+  readonly name: string;
+  readonly conclusion: CheckConclusion;
+  readonly output: CheckOutput;
+  readonly annotations?: readonly CheckAnnotation[];
+  /** From startCheckRun; without it a new (completed) run is created. */
+  readonly checkRunId?: number;
+  readonly detailsUrl?: string;
+  readonly maxAnnotations?: number;
+}
+
+export interface CheckRunWritten {
+  readonly id: number;
+  /** API requests made (annotation batches of 50 each cost one). */
+  readonly requests: number;
+  /** Annotations beyond maxAnnotations, left to the text. */
+  readonly annotationsDropped: number;
+}
+
+/**
+ * Finish a check run with its output and every annotation, 50 per request: the first batch rides
+ * on the create (or first update), the rest on updates, and the conclusion on the last one.
+ * 120 annotations on a new run = POST + PATCH + PATCH.
+ */
+export async function completeCheckRun(octokit: Octokit, c: CheckRunCompletion): Promise<CheckRunWritten> {
+  const max = c.maxAnnotations ?? DEFAULT_MAX_ANNOTATIONS;
+  const all = c.annotations ?? [];
+  const annotations = all.slice(0, max);
+  const dropped = all.length - annotations.length;
+  const output: CheckOutput =
+    dropped === 0 ? c.output : { ...c.output, summary: `${c.output.summary}\n\n${dropped} more annotations were not posted; every error is in the details below.` };
+  const batches: (readonly CheckAnnotation[])[] = [];
+  for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
+  if (batches.length === 0) batches.push([]);
+
+  const base = { owner: c.owner, repo: c.repo };
+  const body = (batch: readonly CheckAnnotation[], last: boolean) => ({
+    output: { title: output.title, summary: output.summary, ...(output.text !== undefined ? { text: output.text } : {}), ...(batch.length > 0 ? { annotations: [...batch] } : {}) },
+    ...(last ? { conclusion: c.conclusion, completed_at: new Date().toISOString() } : {}),
+    ...(c.detailsUrl ? { details_url: c.detailsUrl } : {}),
+  });
+
+  let id = c.checkRunId;
+  let requests = 0;
+  for (const [i, batch] of batches.entries()) {
+    const last = i === batches.length - 1;
+    if (id === undefined) {
+      const res = await octokit.rest.checks.create({
+        ...base,
+        head_sha: c.sha,
+        name: statusContext(c.name),
+        ...body(batch, last),
+        ...(last ? {} : { status: 'in_progress' as const }),
+      });
+      id = res.data.id;
+    } else {
+      await octokit.rest.checks.update({ ...base, check_run_id: id, ...body(batch, last) });
+    }
+    requests++;
+  }
+  // The loop ran at least once and set id.
+  return { id: id ?? -1, requests, annotationsDropped: dropped };
+}
+
+// ---- one call per thing to report ------------------------------------------------------------
+
+export interface ReportOptions {
+  /** Post check runs too (only an App installation may). */
+  readonly checkRuns: boolean;
+  readonly targetUrl?: string;
+}
+
+/** `pushsync/vet`: the status, and with an App the check run with every error annotated. */
+export async function reportVet(octokit: Octokit, commit: CommitRef, vet: VetOutcome, options: ReportOptions): Promise<void> {
+  const ok = vet.errors.length === 0;
+  await postStatus(octokit, { ...commit, name: 'vet', state: ok ? 'success' : 'failure', description: describeVet(vet), ...target(options) });
+  if (!options.checkRuns) return;
+  await completeCheckRun(octokit, {
+    ...commit,
+    name: 'vet',
+    conclusion: ok ? 'success' : 'failure',
+    output: renderVetOutput(vet),
+    annotations: vetAnnotations(vet.errors, vet.policyDir),
+    ...(options.targetUrl ? { detailsUrl: options.targetUrl } : {}),
+  });
+}
+
+/**
+ * `pushsync/<cluster>` is pending: the status, and with an App an in-progress check run whose id
+ * the apply can pass back to reportCluster (undefined without check runs).
+ */
+export async function reportPending(
+  octokit: Octokit,
+  commit: CommitRef,
+  cluster: string,
+  description: string,
+  options: ReportOptions,
+): Promise<number | undefined> {
+  await postStatus(octokit, { ...commit, name: cluster, state: 'pending', description, ...target(options) });
+  if (!options.checkRuns) return undefined;
+  return startCheckRun(octokit, { ...commit, name: cluster, title: description, summary: description, ...(options.targetUrl ? { detailsUrl: options.targetUrl } : {}) });
+}
+
+/** A cluster's apply or plan result on `pushsync/<cluster>`. */
+export async function reportCluster(
+  octokit: Octokit,
+  commit: CommitRef,
+  report: ClusterReport,
+  options: ReportOptions & { readonly checkRunId?: number },
+): Promise<void> {
+  const ok = clusterSucceeded(report);
+  await postStatus(octokit, { ...commit, name: report.cluster, state: ok ? 'success' : 'failure', description: describeClusterRun(report), ...target(options) });
+  if (!options.checkRuns) return;
+  await completeCheckRun(octokit, {
+    ...commit,
+    name: report.cluster,
+    conclusion: report.status === 'superseded' ? 'neutral' : ok ? 'success' : 'failure',
+    output: renderClusterOutput([report]),
+    ...(options.checkRunId !== undefined ? { checkRunId: options.checkRunId } : {}),
+    ...(options.targetUrl ? { detailsUrl: options.targetUrl } : {}),
+  });
+}
+
+function target(options: ReportOptions): { targetUrl?: string } {
+  return options.targetUrl ? { targetUrl: options.targetUrl } : {};
+}
