@@ -43,6 +43,8 @@ export interface VetOptions {
   readonly sourceFormat: SourceFormat;
   /** Only report these clusters (nomos --clusters); undefined = all. */
   readonly clusters?: readonly string[];
+  /** Vet these clusters too (pushsync: the registered clusters that follow the repo). */
+  readonly extraClusters?: readonly string[];
   readonly policyDir?: string;
   readonly namespaceRepo?: string;
   readonly threshold?: number;
@@ -206,7 +208,8 @@ export function vet(files: readonly SourceFile[], options: VetOptions): CompileR
 export function vetEach(files: readonly SourceFile[], options: VetOptions, each: (result: CompileResult) => void): void {
   const p = prepare(files, options.sourceFormat, options.namespaceRepo);
   const wanted = options.clusters ? new Set(options.clusters) : undefined;
-  for (const clusterName of clustersOf(p)) {
+  const names = [...new Set([...clustersOf(p), ...(options.extraClusters ?? [])])].sort();
+  for (const clusterName of names) {
     if (wanted && !wanted.has(clusterName)) continue;
     each(
       compilePrepared(p, {

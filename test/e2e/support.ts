@@ -1,0 +1,89 @@
+/**
+ * The whole product on one machine: a real kube-apiserver per cluster, the GitHub stand-in over a
+ * real git repository, the file secret store, the webhook function and in-process fan-out, wired
+ * exactly as the local server wires them. Only GitHub.com itself is replaced.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createWebhookFunction } from '../../functions/webhook.ts';
+import { createInProcessInvoker, type InProcessInvoker } from '../../lib/fanout/index.ts';
+import { ApiCallCounter } from '../../lib/github/index.ts';
+import type { HttpHandler, HttpResponse } from '../../lib/http/types.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
+import { FileSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../../lib/registry/index.ts';
+import { BlobCache } from '../../lib/source/index.ts';
+import { githubFromStore, handlersFor, type SyncDeps } from '../../lib/sync/index.ts';
+import { startGitHubServer, buildPushPayload, webhookDelivery, type GitHubServer } from '../helpers/github-server.ts';
+
+export const SECRET = 'e2e-webhook-secret-0123456789';
+export const OWNER = 'acme';
+export const REPO = 'policy';
+
+export const REPO_YAML = 'apiVersion: configmanagement.gke.io/v1\nkind: Repo\nmetadata:\n  name: repo\nspec:\n  version: "1.0.0"\n';
+export const NAMESPACE_YAML = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: onlineboutique\n  labels:\n    istio-injection: enabled\n';
+export const MANIFESTS = readFileSync(join(import.meta.dirname, '../../../shared/fixtures/online-boutique/kubernetes-manifests-2020.yaml'), 'utf8');
+
+export interface Product {
+  readonly github: GitHubServer;
+  readonly store: FileSecretStore;
+  readonly invoker: InProcessInvoker;
+  readonly webhook: HttpHandler;
+  readonly counter: ApiCallCounter;
+  readonly logLines: string[];
+  /** Deliver a push of `after` on `branch` (as GitHub would), wait until every job is done. */
+  push(branch: string, before: string | undefined, after: string, options?: { deliveryId?: string; wait?: boolean }): Promise<HttpResponse>;
+  register(name: string, kubeconfig: string, branch?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startProduct(): Promise<Product> {
+  const home = await mkdtemp(join(tmpdir(), 'pushsync-e2e-'));
+  const github = await startGitHubServer({ owner: OWNER, repo: REPO });
+  const store = new FileSecretStore(home);
+  await setGitHubToken(store, github.token);
+  await setWebhookSecrets(store, [SECRET]);
+  const logLines: string[] = [];
+  const logger: Logger = createLogger({ sink: (l) => logLines.push(l), level: 'debug' });
+  const counter = new ApiCallCounter();
+  const invoker = createInProcessInvoker({ logger, retryDelaysMs: [50, 100] });
+  const deps: SyncDeps = {
+    store,
+    invoker,
+    logger,
+    github: githubFromStore({ store, baseUrl: github.url, counter, logger, writeSpacingMs: 0 }),
+    blobCache: new BlobCache(),
+  };
+  const handlers = handlersFor(deps);
+  invoker.register('sync', handlers.sync);
+  invoker.register('apply', handlers.apply);
+  const webhook = createWebhookFunction({ secrets: store, invoker, logger });
+
+  return {
+    github, store, invoker, webhook, counter, logLines,
+    async push(branch, before, after, options = {}) {
+      const payload = await buildPushPayload({ git: github.git, owner: OWNER, repo: REPO, ref: branch, ...(before ? { before } : {}), after, apiUrl: github.url });
+      const d = webhookDelivery(payload, SECRET, options.deliveryId ? { deliveryId: options.deliveryId } : {});
+      const res = await webhook({ method: d.method, headers: d.headers, body: d.body });
+      if (options.wait !== false) await invoker.idle();
+      return res;
+    },
+    async register(name, kubeconfig, branch = 'main') {
+      const r = await registerCluster(store, { name, kubeconfig, repo: `${OWNER}/${REPO}`, branch, dir: '.', sourceFormat: 'hierarchy' }, { replace: true });
+      if (!r.ok) throw new Error(`register ${name}: ${JSON.stringify(r.errors)}`);
+    },
+    async close() {
+      await invoker.idle();
+      await github.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The latest state and description of each pushsync context on a commit. */
+export function checks(github: GitHubServer, sha: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [context, s] of github.latestStatuses(sha)) out[context] = `${s.state}: ${s.description ?? ''}`;
+  return out;
+}
