@@ -32,6 +32,7 @@ export interface Product {
   readonly webhook: HttpHandler;
   readonly counter: ApiCallCounter;
   readonly logLines: string[];
+  readonly deps: SyncDeps;
   /** Deliver a push of `after` on `branch` (as GitHub would), wait until every job is done. */
   push(branch: string, before: string | undefined, after: string, options?: { deliveryId?: string; wait?: boolean }): Promise<HttpResponse>;
   register(name: string, kubeconfig: string, branch?: string): Promise<void>;
@@ -61,7 +62,7 @@ export async function startProduct(): Promise<Product> {
   const webhook = createWebhookFunction({ secrets: store, invoker, logger });
 
   return {
-    github, store, invoker, webhook, counter, logLines,
+    github, store, invoker, webhook, counter, logLines, deps,
     async push(branch, before, after, options = {}) {
       const payload = await buildPushPayload({ git: github.git, owner: OWNER, repo: REPO, ref: branch, ...(before ? { before } : {}), after, apiUrl: github.url });
       const d = webhookDelivery(payload, SECRET, options.deliveryId ? { deliveryId: options.deliveryId } : {});
