@@ -1,8 +1,11 @@
 /** What every CLI command shares: its shape, exit codes, usage errors, reading the policy dir. */
-import { realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_CLUSTER, vet, vetEach } from '../../lib/repo/index.ts';
+import { ClusterError, connect } from '../../lib/cluster/index.ts';
+import type { Connection } from '../../lib/cluster/index.ts';
+import { compile, DEFAULT_CLUSTER, formatVetErrors, vet, vetEach, vetReport } from '../../lib/repo/index.ts';
 import type { CompileResult, SourceFormat } from '../../lib/repo/index.ts';
+import { gitPrefix } from '../../lib/source/index.ts';
 import { readLocalDir } from '../../lib/source/index.ts';
 
 export const EXIT_OK = 0;
@@ -10,6 +13,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
+/** The cluster commands' "try again later": API server unreachable, or another apply holds the lease. */
+export const EXIT_RETRY = 4;
 
 export interface Io {
   readonly stdout: (text: string) => void;
@@ -120,4 +125,53 @@ async function policyRoot(command: string, dir: string): Promise<string> {
   }
   if (!(await stat(root)).isDirectory()) throw new UsageError(`policy dir ${JSON.stringify(dir)} is not a directory`, command);
   return root;
+}
+
+/**
+ * Read and vet the policy dir for one cluster (plan, apply). Source paths recorded on the objects
+ * are relative to the git work tree when DIR is in one, so a local apply and a webhook apply of
+ * the same commit send identical objects (an absolute checkout path would differ per machine).
+ */
+export async function compileForCluster(command: string, dir: string, sourceFormat: SourceFormat, cluster: string): Promise<{ root: string; result: CompileResult }> {
+  const root = await policyRoot(command, dir);
+  const { snapshot, errors } = await readLocalDir(root, { sourceFormat });
+  if (errors.length > 0) return { root, result: { cluster, errors, objects: [] } };
+  const policyDir = (await gitPrefix(root)) ?? '';
+  return { root, result: compile(snapshot.files, { sourceFormat, clusterName: cluster, policyDir }) };
+}
+
+/** Connect with the kubeconfig in `file`; an unreadable or unusable kubeconfig is a usage error. */
+export async function connectWithKubeconfig(command: string, file: string, context: string | undefined): Promise<Connection> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new UsageError(`cannot read --kubeconfig ${JSON.stringify(file)}${typeof code === 'string' ? ` (${code})` : ''}`, command);
+  }
+  try {
+    return await connect(text, context === undefined ? {} : { context });
+  } catch (err) {
+    // connect() does not reach the server: whatever fails here is in the kubeconfig (or a file it names).
+    throw new UsageError(`${file}: ${err instanceof ClusterError ? err.message : `kubeconfig: ${err instanceof Error ? err.message : String(err)}`}`, command);
+  }
+}
+
+/** DNS-1123 subdomain: what a ConfigMap and a Lease may be called. */
+export function parseInventoryName(command: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (value.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) return value;
+  throw new UsageError(`invalid --inventory ${JSON.stringify(value)}: use lower-case letters, digits, "-" and "." (a ConfigMap name)`, command);
+}
+
+/** A flag the command cannot run without. */
+export function required(command: string, flag: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError(`--${flag} is required`, command);
+  return value;
+}
+
+/** Validation errors stop plan and apply before any cluster is contacted: shown as `pushsync vet` shows them. */
+export function printVetErrors(result: CompileResult, root: string, json: boolean, io: Io): void {
+  if (json) io.stdout(`${JSON.stringify(vetReport([result]), null, 2)}\n`);
+  else io.stderr(`Error: ${formatVetErrors([result], { policyDir: root }) ?? ''}\n`);
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, type Command, type Io } from './common.ts';
-import { COMING, COMMANDS } from './index.ts';
+import { COMMANDS } from './index.ts';
 
 export interface CliOptions {
   readonly commands?: readonly Command[];
@@ -46,8 +46,6 @@ Usage:
 Commands:
 ${rows}
 
-Coming later (not in this version): ${COMING.join(', ')}
-
 Flags:
   -h, --help      Show this help
   --version       Print the pushsync version
@@ -64,7 +62,6 @@ function version(): string {
 function findCommand(commands: readonly Command[], name: string): Command {
   const command = commands.find((c) => c.name === name);
   if (command !== undefined) return command;
-  if (COMING.includes(name)) throw new UsageError(`"${name}" is not available in this version of pushsync yet`);
   const suggestion = closest(name, [...commands.map((c) => c.name), 'help']);
   throw new UsageError(`unknown command ${JSON.stringify(name)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`);
 }

@@ -2,7 +2,6 @@
  * A connection to one cluster, from a kubeconfig *string* (credentials come from a secret
  * store, never from a file we choose) and an optional context.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import type https from 'node:https';
 import { Codes, ClusterError } from './errors.ts';
 import { KubeHttp } from './http.ts';
@@ -27,6 +26,8 @@ export interface Connection {
 const HEADER_TTL_MS = 60_000;
 
 export async function connect(kubeconfig: string, opts: ConnectOptions = {}): Promise<Connection> {
+  // Loaded on first use: it is large (~1 s to import), and the CLI's vet/hydrate never need it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     kc.loadFromString(kubeconfig);

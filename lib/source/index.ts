@@ -18,3 +18,4 @@ export {
   API_RESOURCES_FILE,
 } from './paths.ts';
 export { readGitHubDir, gitBlobSha, BlobCache, sharedBlobCache, type ReadGitHubOptions, type BlobCacheOptions, type BlobCacheStats } from './github.ts';
+export { gitIsAncestor, gitHasCommit, gitPrefix, gitHasChanges, looksLikeCommit } from './git.ts';
