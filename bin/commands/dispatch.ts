@@ -2,9 +2,9 @@
  * Dispatch of the `pushsync` command line over the table in ./index.ts. Exit status: 0 ok,
  * 1 the command found problems, 2 usage error, 3 internal error. User errors never show a stack.
  */
-import { readFileSync } from 'node:fs';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, type Command, type Io } from './common.ts';
 import { COMMANDS } from './index.ts';
+import { PUSHSYNC_VERSION } from '../../lib/version.ts';
 
 export interface CliOptions {
   readonly commands?: readonly Command[];
@@ -55,8 +55,7 @@ Run 'pushsync help <command>' for a command's flags and examples.
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  return PUSHSYNC_VERSION;
 }
 
 function findCommand(commands: readonly Command[], name: string): Command {

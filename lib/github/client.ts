@@ -9,12 +9,12 @@ import { retry } from '@octokit/plugin-retry';
 import type { ThrottlingOptions } from '@octokit/plugin-throttling';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import pkg from '../../package.json' with { type: 'json' };
+import { PUSHSYNC_VERSION } from '../version.ts';
 import { createLogger, registerSecret } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { describeCall, toGitHubError } from './errors.ts';
 
-export const PUSHSYNC_VERSION: string = pkg.version;
+export { PUSHSYNC_VERSION };
 export const USER_AGENT = `pushsync/${PUSHSYNC_VERSION}`;
 /** Sent on every request made for one webhook delivery, so it can be traced end to end. */
 export const DELIVERY_HEADER = 'x-pushsync-delivery';

@@ -58,13 +58,13 @@ function commitAll(message: string): string {
   return git(['rev-parse', 'HEAD']);
 }
 
-/** The real CLI, from the TypeScript sources (PUSHSYNC_DEV=1: never a stale bundle). */
+/** The real CLI, as users run it (the bundle test/global-setup.ts built; bin/pushsync.js never runs a stale one). */
 function pushsync(args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: scratch, env: { ...process.env, PUSHSYNC_DEV: '1', PUSHSYNC_DEBUG: '' }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: scratch, env: { ...process.env, PUSHSYNC_DEBUG: '' }, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
     );
   });
