@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
 npx eslint .
 npx tsc --noEmit
+KUBEBUILDER_ASSETS="$(bash scripts/ensure-apiserver.sh | tail -n 1)"; export KUBEBUILDER_ASSETS # real kube-apiserver/etcd/kubectl (built once per machine)
 npx vitest run "$@"

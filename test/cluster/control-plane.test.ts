@@ -185,7 +185,11 @@ describe('test control plane', () => {
     );
     expect(err).toBeInstanceOf(ControlPlaneError);
     expect((err as ControlPlaneError).code).toBe('PROCESS_EXITED');
-    expect((err as ControlPlaneError).message).toContain('no-such-flag');
+    const message = (err as ControlPlaneError).message;
+    expect(message).toContain('no-such-flag');
+    const dir = /last lines of (\S+)\/kube-apiserver\.log/.exec(message)?.[1];
+    expect(dir, 'the error names the log it quotes').toBeDefined();
+    expect(existsSync(dir!)).toBe(false);
   });
 
   it('leaves no process or directory behind when the test process is SIGKILLed', async () => {
