@@ -1,8 +1,17 @@
 /** apiVersion / group-kind helpers shared by every phase. */
 
+// A repo has a handful of apiVersions and asks for their group once per object per phase.
+const groups = new Map<string, string>();
+
 export function groupOf(apiVersion: string): string {
-  const i = apiVersion.indexOf('/');
-  return i < 0 ? '' : apiVersion.slice(0, i);
+  let g = groups.get(apiVersion);
+  if (g === undefined) {
+    const i = apiVersion.indexOf('/');
+    g = i < 0 ? '' : apiVersion.slice(0, i);
+    if (groups.size > 10_000) groups.clear();
+    groups.set(apiVersion, g);
+  }
+  return g;
 }
 
 export function versionOf(apiVersion: string): string {

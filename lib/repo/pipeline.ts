@@ -107,9 +107,6 @@ function compilePrepared(p: Prepared, options: CompileOptions, stampObjects = tr
   const format = p.format;
 
   const selected = selectForCluster(p.objects, cluster, format);
-  // KNV1053 counts a namespace the directory gave too (nomos does): in H a namespace-selector
-  // only works from abstract directories.
-  const explicitNs = new Set(selected.filter((d) => typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== ''));
 
   // Scope phase.
   const { scopes, errors: scopeTableErrors } = buildScopes(selected, p.apiResources);
@@ -118,7 +115,7 @@ function compilePrepared(p: Prepared, options: CompileOptions, stampObjects = tr
     if (isEngineKind(orig)) return { d: orig, scope: 'Cluster' as Scope };
     const r = resolveScope(orig, scopes, format);
     const { d, scope } = r;
-    const e = [...knv1052ClusterScopedWithNamespace(d, scope), ...knv1004NamespaceSelectorOnClusterScoped(d, scope), ...knv1053NamespaceAndSelector(d, scope, explicitNs.has(orig))];
+    const e = [...knv1052ClusterScopedWithNamespace(d, scope), ...knv1004NamespaceSelectorOnClusterScoped(d, scope), ...knv1053NamespaceAndSelector(d, scope)];
     if (options.namespaceRepo && format === 'unstructured') e.push(...knv1058NamespaceRepo(d, scope, options.namespaceRepo));
     if (e.length > 0) errors.push(...e);
     return r;
@@ -149,10 +146,8 @@ function compilePrepared(p: Prepared, options: CompileOptions, stampObjects = tr
   }
 
   // Final phase.
-  const scopeOf = new Map<DeclaredObject, Scope>();
-  for (const d of placed) scopeOf.set(d, typeof d.obj.metadata.namespace === 'string' && d.obj.metadata.namespace !== '' && !isNamespace(d) ? 'Namespaced' : 'Cluster');
   const final = [
-    ...knv1029Duplicates(placed, (d) => scopeOf.get(d) ?? 'Cluster'),
+    ...knv1029Duplicates(placed),
     ...knv1056ManagedInUnmanagedNamespace(placed),
     ...knv1070Threshold(placed.length, options.threshold),
   ];

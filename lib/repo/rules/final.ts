@@ -2,23 +2,29 @@
 import type { DeclaredObject, VetError } from '../types.ts';
 import { objectError } from '../errors.ts';
 import { groupOf } from '../gvk.ts';
-import type { Scope } from '../scope.ts';
 import { ANN_MANAGED, isNamespace } from '../keys.ts';
 
-export function knv1029Duplicates(objs: readonly DeclaredObject[], scopeOf: (d: DeclaredObject) => Scope): VetError[] {
-  const groups = new Map<string, DeclaredObject[]>();
+/**
+ * Same group, kind, namespace and name. After placement every namespaced object has a
+ * namespace and no cluster-scoped one does (KNV1052 saw to that), so the namespace is the key.
+ */
+export function knv1029Duplicates(objs: readonly DeclaredObject[]): VetError[] {
+  const groups = new Map<string, DeclaredObject | DeclaredObject[]>();
   for (const d of objs) {
-    const ns = scopeOf(d) === 'Namespaced' ? (d.obj.metadata.namespace ?? '') : '';
-    const k = `${groupOf(d.obj.apiVersion)}/${d.obj.kind}/${ns}/${d.obj.metadata.name}`;
+    const m = d.obj.metadata;
+    const ns = isNamespace(d) ? '' : (m.namespace ?? '');
+    const k = `${groupOf(d.obj.apiVersion)}\0${d.obj.kind}\0${ns}\0${m.name}`;
     const g = groups.get(k);
-    if (g) g.push(d);
-    else groups.set(k, [d]);
+    if (g === undefined) groups.set(k, d);
+    else if (Array.isArray(g)) g.push(d);
+    else groups.set(k, [g, d]);
   }
   const out: VetError[] = [];
   for (const g of groups.values()) {
-    if (g.length < 2) continue;
+    if (!Array.isArray(g)) continue;
     const d = g[0] as DeclaredObject;
-    const where = scopeOf(d) === 'Namespaced' ? ` in namespace ${JSON.stringify(d.obj.metadata.namespace ?? '')}` : '';
+    const ns = d.obj.metadata.namespace;
+    const where = ns && !isNamespace(d) ? ` in namespace ${JSON.stringify(ns)}` : '';
     out.push(objectError('KNV1029', `Objects MUST have unique names: ${g.length} ${d.obj.kind} objects are named ${JSON.stringify(d.obj.metadata.name)}${where} (an inherited copy counts; use NamespaceSelectors or cluster selectors to keep them apart)`, ...g));
   }
   return out;

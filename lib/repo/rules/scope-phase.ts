@@ -43,8 +43,10 @@ export function knv1004NamespaceSelectorOnClusterScoped(d: DeclaredObject, scope
     : [];
 }
 
-export function knv1053NamespaceAndSelector(d: DeclaredObject, scope: Scope, explicitNamespace: boolean): VetError[] {
-  return scope === 'Namespaced' && explicitNamespace && d.obj.metadata.annotations?.[ANN_NAMESPACE_SELECTOR] !== undefined
+/** KNV1053 counts a namespace the directory gave too (nomos does): in H a namespace-selector only works from abstract directories. */
+export function knv1053NamespaceAndSelector(d: DeclaredObject, scope: Scope): VetError[] {
+  const ns = d.obj.metadata.namespace;
+  return scope === 'Namespaced' && typeof ns === 'string' && ns !== '' && d.obj.metadata.annotations?.[ANN_NAMESPACE_SELECTOR] !== undefined
     ? [objectError('KNV1053', `An object MUST NOT set both metadata.namespace and ${ANN_NAMESPACE_SELECTOR}; drop one`, d)]
     : [];
 }
