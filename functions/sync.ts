@@ -5,8 +5,13 @@
  */
 import type { JsonValue } from '../lib/fanout/index.ts';
 import { handlersFor, type SyncDeps } from '../lib/sync/index.ts';
+import { functionFromEnv } from '../lib/aws/index.ts';
 
 export function createSyncFunction(deps: SyncDeps): (event: JsonValue) => Promise<void> {
   const { sync } = handlersFor(deps);
   return (event) => sync(event, { functionName: 'sync', invocationId: '', attempt: 0 });
 }
+
+let entry: ((event: JsonValue) => Promise<void>) | undefined;
+/** The deployed entry point: dependencies from the environment, built on the first event of a container. */
+export const handler = async (event: JsonValue): Promise<void> => (entry ??= functionFromEnv('sync', createSyncFunction))(event);

@@ -13,6 +13,8 @@ import { createLogger } from '../lib/log.ts';
 import type { Logger } from '../lib/log.ts';
 import { webhookSecretCache } from '../lib/registry/index.ts';
 import type { SecretStore } from '../lib/registry/index.ts';
+// env.ts, not lib/aws/index.ts: the index also reaches the sync engine, which this bundle must not carry.
+import { webhookDepsFromEnv } from '../lib/aws/env.ts';
 
 export interface WebhookFunctionDeps {
   readonly secrets: SecretStore;
@@ -62,3 +64,7 @@ export function createLambdaWebhook(deps: WebhookFunctionDeps): (event: ApiGatew
   const logger = deps.logger ?? createLogger({ fields: { function: 'webhook' } });
   return lambdaHandler(createWebhookFunction({ ...deps, logger }), logger);
 }
+
+let entry: ((event: ApiGatewayV2Event) => Promise<ApiGatewayV2Result>) | undefined;
+/** The deployed entry point: dependencies from the environment, built on the first request of a container. */
+export const handler = async (event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> => (entry ??= createLambdaWebhook(webhookDepsFromEnv()))(event);

@@ -1,11 +1,13 @@
 /**
  * `pushsync clusters …` (the registry) and `pushsync secrets …` (GitHub credentials and the
- * webhook secret). Both work on the SecretStore at $PUSHSYNC_HOME (default ./.pushsync).
+ * webhook secret). Both work on the SecretStore at $PUSHSYNC_HOME (default ./.pushsync), or
+ * with `--store aws` on AWS Secrets Manager, where the deployed functions read them.
  * Secret values are read from a file or stdin, never from argv: argv is visible in `ps`.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import {
+  AwsSecretStore,
   clustersFollowing,
   listClusters,
   registerCluster,
@@ -22,13 +24,40 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOrUsage, UsageError, type Comman
 /** Where secret input comes from when no file is named; injectable for tests. */
 export interface InputSources {
   readonly stdin: () => Promise<string>;
-  readonly store: () => FileSecretStore;
+  readonly store: () => FileSecretStore | AwsSecretStore;
+  /** `--store aws`; default: Secrets Manager under $PUSHSYNC_SECRET_PREFIX, per the AWS environment. */
+  readonly awsStore?: () => AwsSecretStore;
 }
 
 const defaultSources: InputSources = {
   stdin: readProcessStdin,
   store: () => secretStoreFromEnv(),
+  awsStore: () => new AwsSecretStore({ ...(process.env.PUSHSYNC_SECRET_PREFIX ? { prefix: process.env.PUSHSYNC_SECRET_PREFIX } : {}) }),
 };
+
+const STORE_FLAG = `  --store <file|aws>         Where the secrets are: "file" ($PUSHSYNC_HOME, default) or
+                             "aws" (AWS Secrets Manager, where the deployed functions read
+                             them; names under $PUSHSYNC_SECRET_PREFIX, default "pushsync/";
+                             region and credentials from the AWS environment)
+`;
+
+/** Takes `--store file|aws` out of the subcommand's arguments and picks the store it names. */
+function withStore(command: string, args: readonly string[], sources: InputSources): { rest: string[]; sources: InputSources } {
+  const rest: string[] = [];
+  let kind = 'file';
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--store' && i + 1 < args.length) kind = args[++i] ?? '';
+    else if (arg.startsWith('--store=')) kind = arg.slice('--store='.length);
+    else if (arg === '--store') throw new UsageError('flag --store needs a value', command);
+    else rest.push(arg);
+  }
+  if (kind === 'file') return { rest, sources };
+  if (kind !== 'aws') throw new UsageError(`invalid --store ${JSON.stringify(kind)}: use file or aws`, command);
+  return { rest, sources: { ...sources, store: sources.awsStore ?? defaultSources.awsStore ?? sources.store } };
+}
+
+const where = (store: FileSecretStore | AwsSecretStore): string => ('dir' in store ? store.dir : store.location);
 
 const clustersHelp = `Usage: pushsync clusters <register|list|remove> [flags]
 
@@ -53,7 +82,7 @@ Commands:
   remove NAME                Forget cluster NAME (nothing on the cluster is touched)
 
 Flags:
-  -h, --help                 Show this help
+${STORE_FLAG}  -h, --help                 Show this help
 
 Exit status: 0 ok, 1 not found, 2 usage or invalid registration, 3 internal error.
 
@@ -63,6 +92,7 @@ Examples:
   pushsync clusters list
   pushsync clusters list --json --repo acme/policy --branch main
   pushsync clusters remove mycluster
+  AWS_REGION=eu-west-1 pushsync clusters list --store aws
 `;
 
 const secretsHelp = `Usage: pushsync secrets <set|list|remove> [flags]
@@ -87,7 +117,7 @@ Commands:
   remove <github-token|github-app|webhook-secret>
 
 Flags:
-  -h, --help                 Show this help
+${STORE_FLAG}  -h, --help                 Show this help
 
 Exit status: 0 ok, 1 not found, 2 usage or invalid value, 3 internal error.
 
@@ -100,18 +130,19 @@ Examples:
   pushsync secrets remove github-token
 `;
 
-export function createClustersCommand(sources: InputSources = defaultSources): Command {
+export function createClustersCommand(given: InputSources = defaultSources): Command {
   return {
     name: 'clusters',
     summary: 'Register, list and remove the clusters pushsync applies to',
     help: clustersHelp,
     async run(args: readonly string[], io: Io): Promise<number> {
-      const [sub, ...rest] = args;
+      const [sub, ...flags] = args;
       if (sub === undefined) throw new UsageError('expected a subcommand: register, list or remove', 'clusters');
       if (sub === '-h' || sub === '--help' || sub === 'help') {
         io.stdout(clustersHelp);
         return EXIT_OK;
       }
+      const { rest, sources } = withStore('clusters', flags, given);
       switch (sub) {
         case 'register':
           return register(rest, io, sources);
@@ -126,18 +157,19 @@ export function createClustersCommand(sources: InputSources = defaultSources): C
   };
 }
 
-export function createSecretsCommand(sources: InputSources = defaultSources): Command {
+export function createSecretsCommand(given: InputSources = defaultSources): Command {
   return {
     name: 'secrets',
     summary: 'Store the GitHub token or App key and the webhook secret',
     help: secretsHelp,
     async run(args: readonly string[], io: Io): Promise<number> {
-      const [sub, ...rest] = args;
+      const [sub, ...flags] = args;
       if (sub === undefined) throw new UsageError('expected a subcommand: set, list or remove', 'secrets');
       if (sub === '-h' || sub === '--help' || sub === 'help') {
         io.stdout(secretsHelp);
         return EXIT_OK;
       }
+      const { rest, sources } = withStore('secrets', flags, given);
       switch (sub) {
         case 'set':
           return setSecret(rest, io, sources);
@@ -204,7 +236,7 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
   const c = result.cluster;
   io.stdout(
     `${result.replaced ? 'Updated' : 'Registered'} cluster ${c.name}: follows ${c.repo} branch ${c.branch}, dir ${c.dir} (${c.sourceFormat}); status context pushsync/${c.name}\n` +
-      `Stored in ${store.dir}\n`,
+      `Stored in ${where(store)}\n`,
   );
   return EXIT_OK;
 }
@@ -252,7 +284,7 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
     return EXIT_OK;
   }
   if (clusters.length === 0) {
-    io.stdout(`No clusters registered${values.repo === undefined ? '' : ' that match'} (store: ${store.dir}).\n`);
+    io.stdout(`No clusters registered${values.repo === undefined ? '' : ' that match'} (store: ${where(store)}).\n`);
     return EXIT_OK;
   }
   io.stdout(table(['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT'], clusters.map((c) => [c.name, c.repo, c.branch, c.dir, c.sourceFormat, c.context ?? '(current)'])));
@@ -334,7 +366,7 @@ async function setSecret(args: readonly string[], io: Io, sources: InputSources)
     io.stderr(fieldErrors(`secrets set ${kind}`, errors, {}));
     return EXIT_USAGE;
   }
-  io.stdout(`Stored ${kind} in ${store.dir}\n`);
+  io.stdout(`Stored ${kind} in ${where(store)}\n`);
   return EXIT_OK;
 }
 
@@ -351,7 +383,7 @@ async function listSecrets(args: readonly string[], io: Io, sources: InputSource
   const names = new Set(await store.list(''));
   const rows = Object.entries(SECRET_KINDS).map(([kind, name]) => [kind, names.has(name) ? 'set' : 'not set']);
   const clusters = [...names].filter((n) => n.startsWith(SecretNames.clusterPrefix)).length;
-  io.stdout(`${table(['SECRET', 'STATE'], rows)}${clusters} cluster kubeconfig(s) (see 'pushsync clusters list'); store: ${store.dir}\n`);
+  io.stdout(`${table(['SECRET', 'STATE'], rows)}${clusters} cluster kubeconfig(s) (see 'pushsync clusters list'); store: ${where(store)}\n`);
   return EXIT_OK;
 }
 

@@ -10,3 +10,4 @@ export { FanoutCodes, FanoutError } from './types.ts';
 export { checkPayload, MAX_PAYLOAD_BYTES } from './payload.ts';
 export { createInProcessInvoker, IN_PROCESS_DEFAULTS } from './in-process.ts';
 export type { InProcessInvoker, InProcessOptions, InProcessStats, DeadLetter } from './in-process.ts';
+export { createLambdaInvoker, LambdaInvokeError, LAMBDA_INVOKE_FAILED, type LambdaInvokerOptions } from './lambda.ts';

@@ -28,3 +28,4 @@ export {
   webhookSecretCache,
 } from './github.ts';
 export type { GitHubCredentials, GitHubAppCredentials, WebhookSecretCache } from './github.ts';
+export { AwsSecretStore, AWS_STORE_DEFAULTS, isSecretPrefix, type AwsSecretStoreOptions } from './aws-store.ts';

@@ -1,0 +1,244 @@
+/**
+ * The SecretStore on AWS Secrets Manager: one secret per name under a prefix
+ * (`pushsync/clusters/prod`, `pushsync/github/token`, …), the same names the file store uses.
+ *
+ * Values are cached per instance for a short TTL: a warm Lambda container serves a burst of
+ * deliveries without a GetSecretValue each, and a rotated secret is picked up within the TTL.
+ * Only values are cached, never listings: a newly registered cluster is seen by the next push.
+ *
+ * Deleting schedules the secret for deletion with the shortest recovery window Secrets Manager
+ * allows (7 days), so a mistaken `pushsync clusters remove` can be undone from the console or
+ * with `aws secretsmanager restore-secret`. A `put` on a name scheduled for deletion restores it
+ * first, so removing and re-registering a cluster works at once.
+ */
+import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import { checkSecretName, SecretStoreCodes, SecretStoreError } from './secret-store.ts';
+import type { SecretStore } from './secret-store.ts';
+
+export const AWS_STORE_DEFAULTS = {
+  prefix: 'pushsync/',
+  cacheTtlMs: 60_000,
+  /** Secrets Manager's minimum; 0 would delete at once, with no way back. */
+  recoveryWindowDays: 7,
+} as const;
+
+export interface AwsSecretStoreOptions {
+  /** Prepended to every name (default "pushsync/"); the IAM policies are scoped to it. */
+  readonly prefix?: string;
+  /** A ready client (tests, or a shared one); otherwise one is made from region/endpoint. */
+  readonly client?: SecretsManagerClient;
+  /** Default: the SDK's (AWS_REGION, the profile). */
+  readonly region?: string;
+  /** Default: the SDK's (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL, else AWS). */
+  readonly endpoint?: string;
+  /** How long a value read is reused (default 60 s; 0 = always read). */
+  readonly cacheTtlMs?: number;
+  /** 7–30 days (default 7). */
+  readonly recoveryWindowDays?: number;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+type Sdk = typeof SecretsManager;
+let sdk: Promise<Sdk> | undefined;
+/**
+ * The SDK takes ~100 ms to load: only a process that uses this store pays for it, not every
+ * importer of lib/registry (the CLI, the local server).
+ */
+const loadSdk = (): Promise<Sdk> => (sdk ??= import('@aws-sdk/client-secrets-manager'));
+
+/** Characters Secrets Manager allows in a secret name. */
+const PREFIX = /^[A-Za-z0-9/_+=.@-]*$/;
+
+/** Whether `prefix` can start Secrets Manager names ("" included: the whole account). */
+export function isSecretPrefix(prefix: string): boolean {
+  return prefix.length <= 128 && PREFIX.test(prefix);
+}
+
+interface Cached {
+  readonly at: number;
+  readonly value: Promise<string | undefined>;
+}
+
+export class AwsSecretStore implements SecretStore {
+  readonly prefix: string;
+  /** For messages: where the secrets are. */
+  readonly location: string;
+  private readonly clientOptions: { readonly region?: string; readonly endpoint?: string };
+  private connection: Promise<{ readonly client: SecretsManagerClient; readonly sdk: Sdk }> | undefined;
+  private readonly ttlMs: number;
+  private readonly recoveryWindowDays: number;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, Cached>();
+
+  constructor(options: AwsSecretStoreOptions = {}) {
+    const prefix = options.prefix ?? AWS_STORE_DEFAULTS.prefix;
+    if (!isSecretPrefix(prefix)) {
+      throw new SecretStoreError(SecretStoreCodes.badName, `invalid secret prefix ${JSON.stringify(prefix)}: use letters, digits and / _ + = . @ - (at most 128 characters)`);
+    }
+    const ttlMs = options.cacheTtlMs ?? AWS_STORE_DEFAULTS.cacheTtlMs;
+    if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError(`cacheTtlMs must be a non-negative number, got ${ttlMs}`);
+    const days = options.recoveryWindowDays ?? AWS_STORE_DEFAULTS.recoveryWindowDays;
+    if (!Number.isInteger(days) || days < 7 || days > 30) throw new RangeError(`recoveryWindowDays must be an integer from 7 to 30, got ${days}`);
+    this.prefix = prefix;
+    this.ttlMs = ttlMs;
+    this.recoveryWindowDays = days;
+    this.log = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.clientOptions = { ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
+    if (options.client) {
+      const client = options.client;
+      this.connection = loadSdk().then((loaded) => ({ client, sdk: loaded }));
+      // Surfaces on first use, not as an unhandled rejection now.
+      this.connection.catch(() => undefined);
+    }
+    const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    this.location = `AWS Secrets Manager${region ? ` (${region})` : ''}, names under ${JSON.stringify(prefix)}`;
+  }
+
+  /** The client, made on first use. */
+  private connect(): Promise<{ readonly client: SecretsManagerClient; readonly sdk: Sdk }> {
+    this.connection ??= loadSdk().then((loaded) => ({ client: new loaded.SecretsManagerClient(this.clientOptions), sdk: loaded }));
+    return this.connection;
+  }
+
+  private id(name: string): string {
+    checkSecretName(name);
+    return `${this.prefix}${name}`;
+  }
+
+  async get(name: string): Promise<string | undefined> {
+    const id = this.id(name);
+    const hit = this.cache.get(name);
+    if (hit !== undefined && this.now() - hit.at < this.ttlMs) return hit.value;
+    const value = this.read(id);
+    const entry: Cached = { at: this.now(), value };
+    if (this.ttlMs > 0) this.cache.set(name, entry);
+    // A failed read is not cached: the next call tries again.
+    value.catch(() => {
+      if (this.cache.get(name) === entry) this.cache.delete(name);
+    });
+    return value;
+  }
+
+  private async read(id: string): Promise<string | undefined> {
+    const { client, sdk } = await this.connect();
+    try {
+      const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: id }));
+      if (out.SecretString !== undefined) return out.SecretString;
+      if (out.SecretBinary !== undefined) return Buffer.from(out.SecretBinary).toString('utf8');
+      return undefined;
+    } catch (err) {
+      // InvalidRequestException here means "scheduled for deletion": removed, as far as we care.
+      if (isAwsError(err, 'ResourceNotFoundException') || isAwsError(err, 'InvalidRequestException')) return undefined;
+      throw awsError('GetSecretValue', id, err);
+    }
+  }
+
+  async put(name: string, value: string): Promise<void> {
+    const id = this.id(name);
+    this.cache.delete(name);
+    const { client, sdk } = await this.connect();
+    try {
+      await client.send(new sdk.CreateSecretCommand({ Name: id, SecretString: value, Description: `pushsync ${name}` }));
+      this.log.debug('secret created', { name: id });
+    } catch (err) {
+      // Exists, or (InvalidRequestException) exists but is scheduled for deletion.
+      if (!isAwsError(err, 'ResourceExistsException') && !isAwsError(err, 'InvalidRequestException')) throw awsError('CreateSecret', id, err);
+      await this.restoreIfDeleted(id);
+      await this.call('PutSecretValue', id, () => client.send(new sdk.PutSecretValueCommand({ SecretId: id, SecretString: value })));
+      this.log.debug('secret updated', { name: id });
+    }
+    if (this.ttlMs > 0) this.cache.set(name, { at: this.now(), value: Promise.resolve(value) });
+  }
+
+  /** A name in its recovery window refuses new values: restore it, so remove + register works at once. */
+  private async restoreIfDeleted(id: string): Promise<void> {
+    const { client, sdk } = await this.connect();
+    const described = await this.call('DescribeSecret', id, () => client.send(new sdk.DescribeSecretCommand({ SecretId: id })));
+    if (described.DeletedDate === undefined) return;
+    await this.call('RestoreSecret', id, () => client.send(new sdk.RestoreSecretCommand({ SecretId: id })));
+    this.log.info('the secret was scheduled for deletion; restored it to write the new value', { name: id });
+  }
+
+  /** One request; its failure as a SecretStoreError naming the operation and the secret. */
+  private async call<T>(operation: string, id: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      throw awsError(operation, id, err);
+    }
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const id = this.id(name);
+    this.cache.delete(name);
+    const { client, sdk } = await this.connect();
+    try {
+      await client.send(new sdk.DeleteSecretCommand({ SecretId: id, RecoveryWindowInDays: this.recoveryWindowDays }));
+      this.log.debug('secret scheduled for deletion', { name: id, recoveryWindowDays: this.recoveryWindowDays });
+      return true;
+    } catch (err) {
+      // Not found, or already scheduled for deletion: nothing (more) to delete.
+      if (isAwsError(err, 'ResourceNotFoundException') || isAwsError(err, 'InvalidRequestException')) return false;
+      throw awsError('DeleteSecret', id, err);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const full = `${this.prefix}${prefix}`;
+    if (!PREFIX.test(full)) return [];
+    const names = new Set<string>();
+    const { client, sdk } = await this.connect();
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await client.send(
+          new sdk.ListSecretsCommand({
+            // The name filter is a case-sensitive prefix match; checked again below all the same.
+            ...(full === '' ? {} : { Filters: [{ Key: 'name', Values: [full] }] }),
+            MaxResults: 100,
+            ...(token === undefined ? {} : { NextToken: token }),
+          }),
+        );
+      } catch (err) {
+        throw awsError('ListSecrets', `${full}*`, err);
+      }
+      for (const secret of page.SecretList ?? []) {
+        const id = secret.Name;
+        if (id === undefined || !id.startsWith(full)) continue;
+        const name = id.slice(this.prefix.length);
+        // Secrets someone else put under the prefix, with names pushsync cannot address.
+        if (isStoreName(name)) names.add(name);
+      }
+      token = page.NextToken;
+    } while (token !== undefined && token !== '');
+    return [...names].sort();
+  }
+}
+
+function isStoreName(name: string): boolean {
+  try {
+    checkSecretName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isAwsError(err: unknown, name: string): boolean {
+  return (err as { name?: unknown } | null)?.name === name;
+}
+
+/** The AWS error's name and message (never a value: Secrets Manager does not echo them). */
+function awsError(operation: string, id: string, err: unknown): SecretStoreError {
+  const name = (err as { name?: unknown } | null)?.name;
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = name === 'AccessDeniedException' ? ' (the caller\'s IAM policy must allow this action on the secret)' : '';
+  return new SecretStoreError(SecretStoreCodes.io, `Secrets Manager ${operation} on ${JSON.stringify(id)} failed: ${typeof name === 'string' ? `${name}: ` : ''}${message}${hint}`);
+}

@@ -1,0 +1,243 @@
+/**
+ * `serverless package` as CI runs it (no AWS account, no network), once, then assertions on
+ * what it produced: the CloudFormation template (functions, HTTP route, schedule, IAM, the
+ * dead-letter queue) and the artifacts, down to running the packaged webhook bundle against
+ * local endpoints. The run uses a non-default secret prefix to show it flows from the params.
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsSecretStore, setWebhookSecrets } from '../../lib/registry/index.ts';
+import { buildPushPayload, startGitHubServer, webhookDelivery } from '../helpers/github-server.ts';
+import { packageService, type CfnResource, type PackagedService } from './package-service.ts';
+import { startMoto } from './support.ts';
+
+const STAGE = 'ci';
+const PREFIX = 'acme/ps/';
+const FUNCTIONS = ['webhook', 'sync', 'apply', 'resync'] as const;
+const name = (fn: string): string => `pushsync-${STAGE}-${fn}`;
+
+let pkg: PackagedService;
+beforeAll(async () => {
+  pkg = await packageService({ stage: STAGE, region: 'eu-west-1', params: { secretPrefix: PREFIX } });
+}, 360_000);
+afterAll(async () => {
+  await pkg?.close();
+});
+
+const resources = (type: string): [string, CfnResource][] => Object.entries(pkg.template.Resources).filter(([, r]) => r.Type === type);
+const resource = (id: string): CfnResource => {
+  const r = pkg.template.Resources[id];
+  if (r === undefined) throw new Error(`no resource ${id} in the template; it has ${Object.keys(pkg.template.Resources).join(', ')}`);
+  return r;
+};
+const props = (id: string): Record<string, unknown> => resource(id).Properties ?? {};
+const logical = (fn: string): string => `${fn[0]?.toUpperCase()}${fn.slice(1)}`;
+
+describe('serverless package, offline, with no AWS account', () => {
+  it('never tried the network', () => {
+    // The guard was there to see it: loaded in the Framework's process.
+    expect(pkg.guardedProcesses).toBeGreaterThanOrEqual(1);
+    expect(pkg.networkAttempts).toEqual([]);
+    expect(pkg.output).toMatch(/Service packaged/);
+  });
+
+  it('has the four functions on Node 20 with their memory, timeouts and environment', () => {
+    const fns = Object.fromEntries(resources('AWS::Lambda::Function').map(([, r]) => [r.Properties?.FunctionName as string, r.Properties ?? {}]));
+    expect(Object.keys(fns).sort()).toEqual(FUNCTIONS.map(name).sort());
+    const expected: Record<string, { Timeout: number; MemorySize: number; Handler: string; invokes?: [string, string] }> = {
+      webhook: { Timeout: 10, MemorySize: 256, Handler: 'functions/webhook.handler', invokes: ['PUSHSYNC_SYNC_FUNCTION', name('sync')] },
+      sync: { Timeout: 300, MemorySize: 1024, Handler: 'functions/sync.handler', invokes: ['PUSHSYNC_APPLY_FUNCTION', name('apply')] },
+      apply: { Timeout: 900, MemorySize: 1024, Handler: 'functions/apply.handler' },
+      resync: { Timeout: 300, MemorySize: 512, Handler: 'functions/resync.handler', invokes: ['PUSHSYNC_APPLY_FUNCTION', name('apply')] },
+    };
+    for (const fn of FUNCTIONS) {
+      const p = fns[name(fn)] ?? {};
+      const e = expected[fn];
+      expect(p, fn).toMatchObject({ Runtime: 'nodejs20.x', Handler: e?.Handler, Timeout: e?.Timeout, MemorySize: e?.MemorySize, Role: { 'Fn::GetAtt': [`${logical(fn)}Role`, 'Arn'] } });
+      const vars = (p.Environment as { Variables: Record<string, string> }).Variables;
+      expect(vars, fn).toMatchObject({ PUSHSYNC_STORE: 'aws', PUSHSYNC_SECRET_PREFIX: PREFIX, PUSHSYNC_SECRET_CACHE_SECONDS: '60', PUSHSYNC_LOG_LEVEL: 'info', NODE_OPTIONS: '--enable-source-maps' });
+      // Each function knows the name of the function it invokes, and no other.
+      const named = Object.keys(vars).filter((k) => /^PUSHSYNC_(SYNC|APPLY)_FUNCTION$/.test(k));
+      expect(named, fn).toEqual(e?.invokes ? [e.invokes[0]] : []);
+      if (e?.invokes) expect(vars[e.invokes[0]]).toBe(e.invokes[1]);
+    }
+  });
+
+  it('routes POST /webhook (HTTP API, payload 2.0) to the webhook function, and nothing else', () => {
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
+    expect(routes).toEqual(['POST /webhook']);
+    const [[, integration] = ['', { Type: '' }]] = resources('AWS::ApiGatewayV2::Integration');
+    expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { 'Fn::GetAtt': ['WebhookLambdaFunction', 'Arn'] } });
+    expect(JSON.stringify(pkg.template.Outputs?.WebhookUrl)).toContain('/webhook');
+  });
+
+  it('runs resync on a rate(10 minutes) schedule', () => {
+    const rules = resources('AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.[1].Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', State: 'ENABLED', Targets: [{ Arn: { 'Fn::GetAtt': ['ResyncLambdaFunction', 'Arn'] } }] });
+  });
+
+  it('retries failed async sync and apply twice, then sends them to the SQS dead-letter queue; resync waits for its next run', () => {
+    expect(resources('AWS::SQS::Queue').map(([id]) => id)).toEqual(['DeadLetterQueue']);
+    expect(props('DeadLetterQueue')).toMatchObject({ QueueName: `pushsync-${STAGE}-failed`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    const configs = Object.fromEntries(resources('AWS::Lambda::EventInvokeConfig').map(([, r]) => [(r.Properties?.FunctionName as { Ref: string }).Ref, r.Properties]));
+    expect(Object.keys(configs).sort()).toEqual(['ApplyLambdaFunction', 'ResyncLambdaFunction', 'SyncLambdaFunction']);
+    for (const fn of ['ApplyLambdaFunction', 'SyncLambdaFunction']) {
+      expect(configs[fn], fn).toMatchObject({ MaximumRetryAttempts: 2, Qualifier: '$LATEST', DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } } });
+    }
+    expect(configs.ResyncLambdaFunction).toEqual({ FunctionName: { Ref: 'ResyncLambdaFunction' }, DestinationConfig: {}, Qualifier: '$LATEST', MaximumRetryAttempts: 0 });
+  });
+
+  it('gives each function its own role with exactly the statements it needs', () => {
+    const secrets = `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${PREFIX}`;
+    const fnArn = (fn: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name(fn)}` });
+    const logs = (fn: string) => ({
+      Sid: 'Logs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${name(fn)}:*` },
+    });
+    const readAll = { Sid: 'ReadSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { 'Fn::Sub': `${secrets}*` } };
+    const list = { Sid: 'ListSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': { Ref: 'AWS::Region' } } } };
+    const invokeApply = { Sid: 'InvokeApply', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('apply') };
+    const deadLetter = { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } };
+    const expected: Record<string, unknown[]> = {
+      WebhookRole: [
+        logs('webhook'),
+        { Sid: 'ReadWebhookSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { 'Fn::Sub': `${secrets}github/webhook-secret-??????` } },
+        { Sid: 'InvokeSync', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('sync') },
+      ],
+      SyncRole: [logs('sync'), readAll, list, invokeApply, deadLetter],
+      ApplyRole: [logs('apply'), readAll, deadLetter],
+      ResyncRole: [logs('resync'), readAll, list, invokeApply],
+    };
+    // No other IAM resource: no framework default role, no managed or inline policy elsewhere.
+    expect(Object.entries(pkg.template.Resources).filter(([, r]) => r.Type.startsWith('AWS::IAM::')).map(([id, r]) => `${id}:${r.Type}`).sort()).toEqual(
+      Object.keys(expected).map((id) => `${id}:AWS::IAM::Role`).sort(),
+    );
+    for (const [id, statements] of Object.entries(expected)) {
+      const p = props(id);
+      expect(p.AssumeRolePolicyDocument, id).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      expect(p.ManagedPolicyArns, id).toBeUndefined();
+      const policies = p.Policies as { PolicyDocument: { Statement: unknown[] } }[];
+      expect(policies, id).toHaveLength(1);
+      expect(policies[0]?.PolicyDocument.Statement, id).toEqual(statements);
+    }
+    // Belt and braces: no wildcard action anywhere, and "*" as a resource only for ListSecrets.
+    for (const [, r] of resources('AWS::IAM::Role')) {
+      for (const s of (r.Properties?.Policies as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[])[0]?.PolicyDocument.Statement ?? []) {
+        for (const a of [s.Action].flat()) expect(a).not.toContain('*');
+        if (s.Resource === '*') expect(s.Action).toBe('secretsmanager:ListSecrets');
+      }
+    }
+  });
+
+  it('packs each function as its bundle and source map, under 5 MB zipped', async () => {
+    const { statSync } = await import('node:fs');
+    for (const fn of FUNCTIONS) {
+      const entries = await pkg.entries(fn);
+      expect(entries.map((e) => e.name).sort(), fn).toEqual([`functions/${fn}.mjs`, `functions/${fn}.mjs.map`]);
+      expect(statSync(pkg.artifact(fn)).size, fn).toBeLessThan(5 * 1024 * 1024);
+      // Minified, with the createRequire shim the bundled CommonJS needs in an ES module.
+      const code = entries.find((e) => e.name.endsWith('.mjs'))?.data.toString('utf8') ?? '';
+      expect(code.startsWith("import { createRequire as __pushsyncRequire } from 'node:module';"), fn).toBe(true);
+      expect(code).toContain('sourceMappingURL=');
+    }
+  });
+});
+
+describe('the packaged webhook bundle, run as Lambda would run it', () => {
+  interface Invocation {
+    url: string;
+    headers: IncomingHttpHeaders;
+    body: string;
+  }
+  let lambda: { server: Server; url: string; seen: Invocation[] } | undefined;
+  let work: string | undefined;
+
+  afterAll(async () => {
+    if (lambda) await new Promise<void>((resolve) => lambda?.server.close(() => resolve()));
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('answers a signed ping 200, an unsigned one 401, and a push 202 after invoking sync (Secrets Manager: moto; Lambda: a local endpoint)', async () => {
+    const SECRET = 'packaged-webhook-secret-0123456789';
+    const moto = await startMoto();
+    const github = await startGitHubServer({ owner: 'acme', repo: 'policy' });
+    try {
+      const seen: Invocation[] = [];
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          seen.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+          res.writeHead(202).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      lambda = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+
+      const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+      const store = new AwsSecretStore({ prefix: PREFIX, client: new SecretsManagerClient({ region: 'eu-west-1', endpoint: moto.url, credentials }) });
+      await setWebhookSecrets(store, [SECRET]);
+
+      work = await mkdtemp(path.join(tmpdir(), 'pushsync-bundle-'));
+      for (const e of await pkg.entries('webhook')) {
+        await mkdir(path.dirname(path.join(work, e.name)), { recursive: true });
+        await writeFile(path.join(work, e.name), e.data);
+      }
+      const sha = await github.git.commit({ 'system/repo.yaml': 'kind: Repo\n' }, { message: 'x' });
+      const ping = webhookDelivery({ zen: 'Design for failure.', hook_id: 1 }, SECRET, { event: 'ping' });
+      const push = webhookDelivery(await buildPushPayload({ git: github.git, owner: 'acme', repo: 'policy', ref: 'main', after: sha, apiUrl: github.url }), SECRET);
+      const event = (d: { method: string; headers: Record<string, string>; body: string }) => ({ version: '2.0', headers: d.headers, body: d.body, isBase64Encoded: false, requestContext: { http: { method: d.method } } });
+      const unsigned = { ...ping, headers: Object.fromEntries(Object.entries(ping.headers).filter(([k]) => !k.startsWith('x-hub-signature'))) };
+
+      const vars = (props('WebhookLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
+      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(work, 'functions/webhook.mjs')).href)});
+const out = [];
+for (const e of JSON.parse(process.env.EVENTS)) out.push((await handler(e)).statusCode);
+console.log('RESULT ' + JSON.stringify(out));`;
+      const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          cwd: work,
+          env: {
+            PATH: process.env.PATH ?? '',
+            ...vars,
+            AWS_REGION: 'eu-west-1',
+            AWS_ACCESS_KEY_ID: 'test',
+            AWS_SECRET_ACCESS_KEY: 'test',
+            AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url,
+            AWS_ENDPOINT_URL_LAMBDA: lambda?.url ?? '',
+            EVENTS: JSON.stringify([event(unsigned), event(ping), event(push)]),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let text = '';
+        child.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        child.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        child.on('error', reject);
+        child.on('exit', (exitCode) => resolve({ stdout: text, code: exitCode }));
+      });
+      expect(code, stdout).toBe(0);
+      expect(/RESULT (.*)/.exec(stdout)?.[1], stdout).toBe('[401,200,202]');
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.url).toBe(`/2015-03-31/functions/${name('sync')}/invocations`);
+      expect(seen[0]?.headers['x-amz-invocation-type']).toBe('Event');
+      expect(JSON.parse(seen[0]?.body ?? '{}')).toMatchObject({ deliveryId: push.deliveryId, repo: 'acme/policy', after: sha });
+      // Structured logs on stdout, as CloudWatch gets them, and no secret in them or in the payload.
+      expect(stdout).toContain('"function":"webhook"');
+      expect(stdout).not.toContain(SECRET);
+      expect(seen[0]?.body).not.toContain(SECRET);
+    } finally {
+      await github.close();
+      await moto.close();
+    }
+  }, 120_000);
+});
