@@ -93,7 +93,7 @@ describe('push to GitHub → status checks → cluster', () => {
 
   it('a pull-request branch gets a plan ("1 to delete") and the cluster does not change; the merge prunes', async () => {
     const before = await inventory();
-    const withoutRedis = MANIFESTS.replace(/---\napiVersion: v1\nkind: Service\nmetadata:\n  name: redis-cart\n[\s\S]*?(?=\n---)/, '');
+    const withoutRedis = MANIFESTS.replace(/---\napiVersion: v1\nkind: Service\nmetadata:\n {2}name: redis-cart\n[\s\S]*?(?=\n---)/, '');
     expect(withoutRedis.length).toBeLessThan(MANIFESTS.length);
     await product.github.git.createBranch('drop-redis-svc', sha('fixed'));
     commits.pr = await product.github.git.commit({ 'namespaces/onlineboutique/kubernetes-manifests.yaml': withoutRedis }, { branch: 'drop-redis-svc', message: 'drop the redis-cart Service' });
