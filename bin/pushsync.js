@@ -22,7 +22,7 @@ function newestSource(dir) {
 function bundleIsFresh() {
   try {
     const built = statSync(bundle).mtimeMs;
-    return ['lib', 'bin'].every((d) => newestSource(join(root, d)) <= built);
+    return ['lib', 'bin', 'functions'].every((d) => newestSource(join(root, d)) <= built);
   } catch {
     return false;
   }

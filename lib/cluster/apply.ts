@@ -95,7 +95,7 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
     const client = base.withSignal(lease.signal);
     const prev = await readInventory(client, ref);
 
-    for (const newer of [prev.lastCommit, prev.appliedCommit]) {
+    for (const newer of new Set([prev.lastCommit, prev.appliedCommit])) {
       if (newer && newer !== opts.commit && opts.isAncestor && (await opts.isAncestor(opts.commit, newer))) {
         return done('superseded', [], { supersededBy: newer });
       }

@@ -38,7 +38,7 @@ export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome
   const sources = groupBySource(targets.length > 0 ? targets : repoClusters);
   const errors: VetError[] = [];
   let objects = 0;
-  let clusters = 0;
+  let clusters = 0; // registered clusters vetted (nomos' placeholder passes are not counted)
   for (const source of sources) {
     const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
       owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
@@ -46,8 +46,8 @@ export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome
     });
     errors.push(...readErrors.map((e) => inDir(e, source.dir)));
     if (readErrors.length > 0) continue;
+    clusters += source.clusters.length;
     vetEach(snapshot.files, { sourceFormat: source.sourceFormat, extraClusters: source.clusters, stamp: false }, (r) => {
-      clusters++;
       objects = Math.max(objects, r.objects.length);
       errors.push(...r.errors.map((e) => inDir(e, source.dir)));
     });
@@ -64,8 +64,12 @@ export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome
   }
   if (targets.length === 0) return { status: 'ignored', reason: `no cluster follows ${job.branch} or the default branch` };
 
-  for (const c of targets) {
-    const checkRunId = await reportPending(octokit, commit, c.name, mode === 'apply' ? `applying ${short(job.after)}…` : `planning ${short(job.after)}…`, reportOptions);
+  // Every pending status first, in parallel, then the fan-out: no cluster waits for another's
+  // status write before its apply starts.
+  const started = await Promise.all(
+    targets.map(async (c) => ({ c, checkRunId: await reportPending(octokit, commit, c.name, mode === 'apply' ? `applying ${short(job.after)}…` : `planning ${short(job.after)}…`, reportOptions) })),
+  );
+  for (const { c, checkRunId } of started) {
     const applyJob: ApplyJob = {
       deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.after, cluster: c.name, mode,
       ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),

@@ -7,14 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWebhookFunction } from '../../functions/webhook.ts';
-import { createInProcessInvoker, type InProcessInvoker } from '../../lib/fanout/index.ts';
+import type { InProcessInvoker } from '../../lib/fanout/index.ts';
 import { ApiCallCounter } from '../../lib/github/index.ts';
 import type { HttpHandler, HttpResponse } from '../../lib/http/types.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { wireLocal } from '../../lib/local/index.ts';
 import { FileSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../../lib/registry/index.ts';
-import { BlobCache } from '../../lib/source/index.ts';
-import { githubFromStore, handlersFor, type SyncDeps } from '../../lib/sync/index.ts';
+import type { SyncDeps } from '../../lib/sync/index.ts';
 import { startGitHubServer, buildPushPayload, webhookDelivery, type GitHubServer } from '../helpers/github-server.ts';
 
 export const SECRET = 'e2e-webhook-secret-0123456789';
@@ -48,18 +47,7 @@ export async function startProduct(): Promise<Product> {
   const logLines: string[] = [];
   const logger: Logger = createLogger({ sink: (l) => logLines.push(l), level: 'debug' });
   const counter = new ApiCallCounter();
-  const invoker = createInProcessInvoker({ logger, retryDelaysMs: [50, 100] });
-  const deps: SyncDeps = {
-    store,
-    invoker,
-    logger,
-    github: githubFromStore({ store, baseUrl: github.url, counter, logger, writeSpacingMs: 0 }),
-    blobCache: new BlobCache(),
-  };
-  const handlers = handlersFor(deps);
-  invoker.register('sync', handlers.sync);
-  invoker.register('apply', handlers.apply);
-  const webhook = createWebhookFunction({ secrets: store, invoker, logger });
+  const { webhook, invoker, deps } = wireLocal({ store, logger, githubBaseUrl: github.url, counter, writeSpacingMs: 0, retryDelaysMs: [50, 100] });
 
   return {
     github, store, invoker, webhook, counter, logLines, deps,

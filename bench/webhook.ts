@@ -1,0 +1,326 @@
+/**
+ * Webhook pipeline benchmark (issue 5, acceptance 8): `npx tsx bench/webhook.ts`.
+ *
+ * Everything is wired as `pushsync serve` wires it (lib/local), with the GitHub stand-in over a
+ * real git repository holding the seed policy repo (examples/online-boutique), and real
+ * kube-apiservers.
+ *
+ *   (a) Webhook answer latency, p50/p99/max over BENCH_DELIVERIES (2,000) signed push deliveries:
+ *       in-process (the handler called directly) and through the node:http server. The accepted
+ *       pushes' sync jobs run after each answer, in the same process (no cluster follows the
+ *       repo, so each ends after reading the registry). Target p99 < 100 ms in-process.
+ *   (b) GitHub API calls per push, sync + apply for one cluster: cold (new wiring, empty blob
+ *       cache: what a new process does) and warm (same wiring, a commit changing one file).
+ *       Target warm ≤ 3 calls + changed blobs; the breakdown by call is printed either way.
+ *   (c) Push → all green for the Online Boutique on 1 and on BENCH_CLUSTERS (10) registered
+ *       clusters, each its own kube-apiserver + etcd (they share nothing; ~250 MB each): wall
+ *       time from the webhook POST to the last `success` status. Target N clusters < 1.5 × one.
+ *
+ * GitHub writes are not spaced (writeSpacingMs 0): the stand-in has no secondary rate limit.
+ * Exit status 1 when a target is missed. BENCH_SKIP_CLUSTERS=1 runs (a) only.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent } from 'node:http';
+import { request } from 'node:http';
+import { ApiCallCounter } from '../lib/github/index.ts';
+import type { HttpRequest } from '../lib/http/types.ts';
+import { refuseWithoutSecret, startLocalServer, wireLocal, type LocalServer, type Wired } from '../lib/local/index.ts';
+import { createLogger } from '../lib/log.ts';
+import { FileSecretStore, registerCluster, removeCluster, setGitHubToken, setWebhookSecrets } from '../lib/registry/index.ts';
+import { startControlPlane, type ControlPlane } from '../test/helpers/control-plane.ts';
+import { buildPushPayload, startGitHubServer, webhookDelivery, type GitHubServer } from '../test/helpers/github-server.ts';
+
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 2000);
+const WARMUP = 100;
+const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 10);
+const SKIP_CLUSTERS = process.env.BENCH_SKIP_CLUSTERS === '1';
+const SECRET = 'bench-webhook-secret-0123456789';
+const OWNER = 'acme';
+const REPO = 'policy';
+const SEED = new URL('../examples/online-boutique/', import.meta.url);
+const MANIFESTS = 'namespaces/onlineboutique/kubernetes-manifests.yaml';
+
+const say = (text = ''): void => void process.stdout.write(`${text}\n`);
+const note = (text: string): void => void process.stderr.write(`${text}\n`);
+const ms = (n: number): string => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
+const verdict = (ok: boolean): string => (ok ? 'OK' : 'MISSED');
+const missed: string[] = [];
+
+function seedFiles(): Record<string, string> {
+  const root = SEED.pathname;
+  const files: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files[path.relative(root, full).split(path.sep).join('/')] = readFileSync(full, 'utf8');
+    }
+  };
+  walk(root);
+  return files;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+interface Product {
+  readonly wired: Wired;
+  readonly server: LocalServer;
+  readonly counter: ApiCallCounter;
+}
+
+/** The local server's wiring, with its own blob cache and call counter (a new process, as far as caches go). */
+async function product(store: FileSecretStore, github: GitHubServer, concurrency: number): Promise<Product> {
+  const counter = new ApiCallCounter();
+  const logger = createLogger({ sink: () => undefined, level: 'info' });
+  const wired = wireLocal({ store, logger, githubBaseUrl: github.url, counter, writeSpacingMs: 0, concurrency });
+  const server = await startLocalServer({ webhook: refuseWithoutSecret(wired.webhook, 'pushsync secrets set webhook-secret'), host: '127.0.0.1', port: 0, logger });
+  return { wired, server, counter };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** POST over a kept-alive connection, as GitHub's deliveries arrive; resolves with status and elapsed ms. */
+function postHttp(server: LocalServer, d: HttpRequest): Promise<{ status: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request(`${server.url}/webhook`, { method: 'POST', agent, headers: d.headers as Record<string, string> }, (res) => {
+      res.resume();
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+    });
+    req.once('error', reject);
+    req.end(d.body);
+  });
+}
+
+// ---- (a) ------------------------------------------------------------------------------------
+
+async function latency(store: FileSecretStore, github: GitHubServer, sha: string): Promise<void> {
+  const payload = await buildPushPayload({ git: github.git, owner: OWNER, repo: REPO, ref: 'main', after: sha, apiUrl: github.url });
+  const deliveries = (n: number): HttpRequest[] => Array.from({ length: n }, () => webhookDelivery(payload, SECRET, { deliveryId: randomUUID() }));
+  const p = await product(store, github, 8);
+  const report = (label: string, times: number[]): number => {
+    const sorted = [...times].sort((a, b) => a - b);
+    const p99 = percentile(sorted, 99);
+    say(`   ${label.padEnd(34)} p50 ${ms(percentile(sorted, 50)).padStart(9)}   p99 ${ms(p99).padStart(9)}   max ${ms(sorted.at(-1) ?? NaN).padStart(9)}`);
+    return p99;
+  };
+  try {
+    say(`(a) webhook answer latency, ${DELIVERIES} signed push deliveries (${Buffer.byteLength(webhookDelivery(payload, SECRET).body)} bytes each) after ${WARMUP} warm-up, one at a time`);
+    for (const d of deliveries(WARMUP)) await p.wired.webhook(d);
+    await p.wired.invoker.idle();
+    const inProcess: number[] = [];
+    for (const d of deliveries(DELIVERIES)) {
+      const t0 = performance.now();
+      const res = await p.wired.webhook(d);
+      inProcess.push(performance.now() - t0);
+      if (res.status !== 202) throw new Error(`in-process delivery answered ${res.status}: ${res.body}`);
+    }
+    await p.wired.invoker.idle();
+    const p99 = report('in-process (handler called)', inProcess);
+
+    for (const d of deliveries(WARMUP)) await postHttp(p.server, d);
+    await p.wired.invoker.idle();
+    const overHttp: number[] = [];
+    for (const d of deliveries(DELIVERIES)) {
+      const r = await postHttp(p.server, d);
+      if (r.status !== 202) throw new Error(`HTTP delivery answered ${r.status}`);
+      overHttp.push(r.ms);
+    }
+    await p.wired.invoker.idle();
+    report('node:http server (keep-alive)', overHttp);
+    const stats = p.wired.invoker.stats();
+    say(`   sync jobs run after the answers: ${stats.succeeded} (none retried: ${stats.retried === 0})`);
+    say(`   target p99 < 100 ms in-process: ${verdict(p99 < 100)}`);
+    if (p99 >= 100) missed.push(`(a) in-process p99 ${ms(p99)}`);
+  } finally {
+    await p.server.close(5_000);
+  }
+}
+
+// ---- (b) and (c) ------------------------------------------------------------------------------
+
+/** Group call records by endpoint: SHAs and ids become placeholders. */
+function breakdown(counter: ApiCallCounter): string {
+  const by = new Map<string, number>();
+  for (const c of counter.calls) {
+    const key = `${c.method} ${c.path.replace(/[0-9a-f]{40}/g, '{sha}').replace(/\.\.\.\{sha\}/g, '...{sha}').replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+    by.set(key, (by.get(key) ?? 0) + 1);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).map(([k, n]) => `       ${String(n).padStart(3)} × ${k}`).join('\n');
+}
+
+function countsOf(counter: ApiCallCounter): { total: number; reads: number; writes: number; blobs: number } {
+  const calls = counter.calls;
+  return {
+    total: calls.length,
+    reads: calls.filter((c) => c.method === 'GET').length,
+    writes: calls.filter((c) => c.method !== 'GET').length,
+    blobs: calls.filter((c) => c.method === 'GET' && c.path.includes('/git/blobs/')).length,
+  };
+}
+
+interface PushTiming {
+  readonly answerMs: number;
+  /** From the POST to the last `success` of each cluster context. */
+  readonly allGreenMs: number;
+  readonly perClusterMs: number[];
+}
+
+/** Deliver a push over HTTP and time it until every `pushsync/<cluster>` context is success. */
+async function pushUntilGreen(p: Product, github: GitHubServer, before: string | undefined, after: string, clusters: readonly string[]): Promise<PushTiming> {
+  const payload = await buildPushPayload({ git: github.git, owner: OWNER, repo: REPO, ref: 'main', ...(before ? { before } : {}), after, apiUrl: github.url });
+  const d = webhookDelivery(payload, SECRET);
+  const greenAt = new Map<string, number>();
+  let seen = github.statuses.length;
+  const t0 = performance.now();
+  const watch = setInterval(() => {
+    const now = performance.now();
+    for (const s of github.statuses.slice(seen)) if (s.sha === after && s.state === 'success') greenAt.set(s.context, now);
+    seen = github.statuses.length;
+  }, 2);
+  const answer = await postHttp(p.server, d);
+  if (answer.status !== 202) throw new Error(`push answered ${answer.status}`);
+  await p.wired.invoker.idle();
+  clearInterval(watch);
+  for (const s of github.statuses.slice(seen)) if (s.sha === after && s.state === 'success' && !greenAt.has(s.context)) greenAt.set(s.context, performance.now());
+  const latest = github.latestStatuses(after);
+  const notGreen = clusters.filter((c) => latest.get(`pushsync/${c}`)?.state !== 'success');
+  if (notGreen.length > 0) {
+    throw new Error(`not green: ${notGreen.map((c) => `pushsync/${c}: ${latest.get(`pushsync/${c}`)?.state} ${latest.get(`pushsync/${c}`)?.description}`).join('; ')}`);
+  }
+  const perClusterMs = clusters.map((c) => (greenAt.get(`pushsync/${c}`) ?? NaN) - t0);
+  return { answerMs: answer.ms, allGreenMs: Math.max(...perClusterMs), perClusterMs };
+}
+
+async function startPlanes(n: number): Promise<ControlPlane[]> {
+  const planes: ControlPlane[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      planes.push(await startControlPlane());
+      note(`   started kube-apiserver ${i + 1}/${n} (${((planes.at(-1)?.startupMs ?? 0) / 1000).toFixed(1)} s)`);
+    }
+  } catch (err) {
+    await Promise.all(planes.map((p) => p.stop()));
+    throw err;
+  }
+  return planes;
+}
+
+async function clusters(store: FileSecretStore, github: GitHubServer, seedSha: string): Promise<void> {
+  const register = async (name: string, cp: ControlPlane): Promise<void> => {
+    const r = await registerCluster(store, { name, kubeconfig: cp.kubeconfig, repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy' }, { replace: true });
+    if (!r.ok) throw new Error(`register ${name}: ${r.errors.map((e) => e.message).join('; ')}`);
+  };
+  const manifests = seedFiles()[MANIFESTS] ?? '';
+
+  // (b) One cluster: a cold push (the seed), then a warm push changing one file. This also warms
+  // the process (JIT, the Kubernetes client), so (c) compares like with like.
+  note('(b) starting 1 kube-apiserver');
+  const [solo] = await startPlanes(1);
+  if (solo === undefined) throw new Error('no control plane');
+  try {
+    await register('solo', solo);
+    const p = await product(store, github, 8);
+    try {
+      await pushUntilGreen(p, github, undefined, seedSha, ['solo']);
+      const cold = countsOf(p.counter);
+      const coldBreakdown = breakdown(p.counter);
+      p.counter.reset();
+      const scaled = manifests.replace(/(kind: Deployment\nmetadata:\n {2}name: frontend\nspec:\n)/, '$1  replicas: 3\n');
+      if (scaled === manifests) throw new Error(`${MANIFESTS} does not have the expected shape`);
+      const warmSha = await github.git.commit({ [MANIFESTS]: scaled }, { message: 'scale frontend' });
+      await pushUntilGreen(p, github, seedSha, warmSha, ['solo']);
+      const warm = countsOf(p.counter);
+      say();
+      say('(b) GitHub API calls per push (sync + apply, 1 cluster, the seed repo: 3 files)');
+      say(`   cold (new wiring, empty blob cache): ${cold.total} calls = ${cold.reads} reads (${cold.blobs} blobs) + ${cold.writes} writes`);
+      say(coldBreakdown);
+      say(`   warm (same wiring, 1 file changed):  ${warm.total} calls = ${warm.reads} reads (${warm.blobs} blob) + ${warm.writes} writes`);
+      say(breakdown(p.counter));
+      const budget = 3 + warm.blobs;
+      say(`   target warm ≤ 3 calls + changed blobs (${warm.blobs}) = ${budget}: all calls ${warm.total} ${verdict(warm.total <= budget)}; reads alone ${warm.reads} ${verdict(warm.reads <= budget)}`);
+      if (warm.total > budget) missed.push(`(b) a warm push made ${warm.total} GitHub calls (${warm.reads} reads + ${warm.writes} status writes), budget ${budget}`);
+    } finally {
+      await p.server.close(5_000);
+    }
+  } finally {
+    await solo.stop();
+    await removeCluster(store, 'solo');
+  }
+
+  // (c) 1 + N fresh API servers, all running during both measurements (same machine load): the
+  // first apply of the same tree to 1 cluster, then to N, each with a new wiring (cold caches).
+  note(`(c) starting ${CLUSTERS + 1} kube-apiservers, one at a time`);
+  const planes = await startPlanes(CLUSTERS + 1);
+  try {
+    const [alone, ...fleetPlanes] = planes as [ControlPlane, ...ControlPlane[]];
+    const seedTree = await github.git.commit({ [MANIFESTS]: manifests }, { message: 'unscale frontend' });
+    await register('one', alone);
+    const p1 = await product(store, github, Math.max(8, CLUSTERS + 1));
+    let single: PushTiming;
+    try {
+      single = await pushUntilGreen(p1, github, undefined, seedTree, ['one']);
+    } finally {
+      await p1.server.close(5_000);
+      await removeCluster(store, 'one');
+    }
+
+    const names = fleetPlanes.map((_, i) => `fleet-${String(i + 1).padStart(2, '0')}`);
+    for (const [i, cp] of fleetPlanes.entries()) await register(names[i] as string, cp);
+    // Same tree again, as a new commit: every fleet cluster gets the same first apply as `one`.
+    const again = await github.git.commit({}, { message: 'deploy to the fleet' });
+    const p = await product(store, github, Math.max(8, CLUSTERS + 1));
+    try {
+      const fleet = await pushUntilGreen(p, github, undefined, again, names);
+      const sorted = [...fleet.perClusterMs].sort((a, b) => a - b);
+      const ratio = fleet.allGreenMs / single.allGreenMs;
+      const calls = countsOf(p.counter);
+      say();
+      say('(c) push → all green, Online Boutique (25 objects), first apply on fresh API servers, through the local HTTP server');
+      say(`   ${'1 cluster:'.padEnd(14)}webhook answered in ${ms(single.answerMs)}, all green after ${ms(single.allGreenMs)}`);
+      say(`   ${`${CLUSTERS} clusters:`.padEnd(14)}webhook answered in ${ms(fleet.answerMs)}, all green after ${ms(fleet.allGreenMs)} (per cluster: first ${ms(sorted[0] ?? NaN)}, median ${ms(percentile(sorted, 50))}, last ${ms(sorted.at(-1) ?? NaN)})`);
+      say(`   ${CLUSTERS} clusters / 1 cluster = ${ratio.toFixed(2)} (target < 1.5) ${verdict(ratio < 1.5)}`);
+      say(`   GitHub calls for the ${CLUSTERS}-cluster push: ${calls.total} (${calls.reads} reads, ${calls.writes} writes); jobs at once, at most: ${p.wired.invoker.stats().maxRunning}`);
+      if (ratio >= 1.5) missed.push(`(c) ${CLUSTERS} clusters took ${ratio.toFixed(2)} × one`);
+    } finally {
+      await p.server.close(5_000);
+    }
+  } finally {
+    await Promise.all(planes.map((cp) => cp.stop()));
+  }
+}
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(path.join(tmpdir(), 'pushsync-bench-webhook-'));
+  const github = await startGitHubServer({ owner: OWNER, repo: REPO });
+  try {
+    say(`pushsync webhook benchmark; node ${process.version}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    say();
+    const store = new FileSecretStore(home);
+    await setWebhookSecrets(store, [SECRET]);
+    await setGitHubToken(store, github.token);
+    const seedSha = await github.git.commit(seedFiles(), { message: 'Online Boutique' });
+    await latency(store, github, seedSha);
+    if (!SKIP_CLUSTERS) await clusters(store, github, seedSha);
+  } finally {
+    agent.destroy();
+    await github.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+  say();
+  if (missed.length === 0) say('every target met');
+  else {
+    say(`targets missed: ${missed.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exitCode = 1;
+});

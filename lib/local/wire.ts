@@ -1,0 +1,77 @@
+/**
+ * The product on one machine: the webhook function, the sync and apply handlers, and the
+ * in-process fan-out between them, over one SecretStore. `pushsync serve`, the demo, the
+ * benchmark and the end-to-end tests all wire through here, so they run the same thing.
+ *
+ * It imports the webhook *function* (functions/webhook.ts), not only lib/: the function's
+ * secret caching and rotation re-read are part of what the local server must behave like.
+ */
+import { createWebhookFunction, type WebhookFunctionDeps } from '../../functions/webhook.ts';
+import { createInProcessInvoker, type DeadLetter, type InProcessInvoker } from '../fanout/index.ts';
+import type { ApiCallCounter } from '../github/index.ts';
+import type { HttpHandler } from '../http/types.ts';
+import type { Logger } from '../log.ts';
+import type { SecretStore } from '../registry/index.ts';
+import { BlobCache } from '../source/index.ts';
+import { githubFromStore, handlersFor, type SyncDeps } from '../sync/index.ts';
+
+export interface WireOptions {
+  readonly store: SecretStore;
+  readonly logger: Logger;
+  /** GitHub's REST API root; default api.github.com. GitHub Enterprise, or the stand-in. */
+  readonly githubBaseUrl?: string;
+  readonly counter?: ApiCallCounter;
+  /** Minimum gap between GitHub writes (default: the client's 1 s; the stand-in needs 0). */
+  readonly writeSpacingMs?: number;
+  /** Jobs running at once (default LOCAL_DEFAULTS.concurrency). */
+  readonly concurrency?: number;
+  /** Backoff before each retry of a failed job (default: the in-process invoker's, like Lambda). */
+  readonly retryDelaysMs?: readonly number[];
+  /** Default: a new cache for this wiring (a process's worth of warm blobs). */
+  readonly blobCache?: BlobCache;
+  readonly targetUrl?: string;
+  readonly secretCache?: WebhookFunctionDeps['secretCache'];
+  readonly onDeadLetter?: (failure: DeadLetter) => void;
+}
+
+export interface Wired {
+  /** POST /webhook, over plain request/response values. */
+  readonly webhook: HttpHandler;
+  /** The fan-out: `idle()` is "every job of every delivery so far is done". */
+  readonly invoker: InProcessInvoker;
+  readonly deps: SyncDeps;
+}
+
+export const LOCAL_DEFAULTS = {
+  /** Apply jobs mostly wait on API servers; 8 lets a small fleet sync side by side. */
+  concurrency: 8,
+} as const;
+
+export function wireLocal(options: WireOptions): Wired {
+  const { store, logger } = options;
+  const invoker = createInProcessInvoker({
+    logger,
+    concurrency: options.concurrency ?? LOCAL_DEFAULTS.concurrency,
+    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+    ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}),
+  });
+  const deps: SyncDeps = {
+    store,
+    invoker,
+    logger,
+    github: githubFromStore({
+      store,
+      logger,
+      ...(options.githubBaseUrl ? { baseUrl: options.githubBaseUrl } : {}),
+      ...(options.counter ? { counter: options.counter } : {}),
+      ...(options.writeSpacingMs !== undefined ? { writeSpacingMs: options.writeSpacingMs } : {}),
+    }),
+    blobCache: options.blobCache ?? new BlobCache(),
+    ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
+  };
+  const handlers = handlersFor(deps);
+  invoker.register('sync', handlers.sync);
+  invoker.register('apply', handlers.apply);
+  const webhook = createWebhookFunction({ secrets: store, invoker, logger, ...(options.secretCache ? { secretCache: options.secretCache } : {}) });
+  return { webhook, invoker, deps };
+}
