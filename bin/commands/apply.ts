@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { apply, ClusterError, Codes, DEFAULT_INVENTORY } from '../../lib/cluster/index.ts';
 import type { ApplyOptions } from '../../lib/cluster/index.ts';
 import { renderApply, renderRunError, shortCommit } from '../../lib/cluster/render.ts';
@@ -11,7 +10,7 @@ import {
   EXIT_OK,
   EXIT_RETRY,
   parseInventoryName,
-  parseOrUsage,
+  parseCommand,
   parseSourceFormat,
   policyDirArg,
   printVetErrors,
@@ -83,30 +82,20 @@ export const applyCommand: Command = {
   summary: 'Make a cluster match the policy repo (server-side apply, prune)',
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
-    const { values, positionals } = parseOrUsage('apply', () =>
-      parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          kubeconfig: { type: 'string' },
-          context: { type: 'string' },
-          cluster: { type: 'string' },
-          'source-format': { type: 'string' },
-          inventory: { type: 'string' },
-          commit: { type: 'string' },
-          'allow-delete-all': { type: 'boolean', default: false },
-          'lease-timeout': { type: 'string' },
-          'show-unchanged': { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-      }),
-    );
-    if (values.help) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
+    const parsed = parseCommand(applyCommand, args, io, {
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      cluster: { type: 'string' },
+      'source-format': { type: 'string' },
+      inventory: { type: 'string' },
+      commit: { type: 'string' },
+      'allow-delete-all': { type: 'boolean', default: false },
+      'lease-timeout': { type: 'string' },
+      'show-unchanged': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     const dir = policyDirArg('apply', positionals);
     const kubeconfig = required('apply', 'kubeconfig', values.kubeconfig);
     const cluster = required('apply', 'cluster', values.cluster);

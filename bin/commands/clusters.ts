@@ -5,7 +5,6 @@
  * Secret values are read from a file or stdin, never from argv: argv is visible in `ps`.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   AwsSecretStore,
   clustersFollowing,
@@ -19,7 +18,7 @@ import {
   setWebhookSecrets,
 } from '../../lib/registry/index.ts';
 import type { ClusterSummary, FieldError, FileSecretStore } from '../../lib/registry/index.ts';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOrUsage, UsageError, type Command, type Io } from './common.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommand, UsageError, type Command, type Io } from './common.ts';
 
 /** Where secret input comes from when no file is named; injectable for tests. */
 export interface InputSources {
@@ -188,27 +187,17 @@ export const clustersCommand: Command = createClustersCommand();
 export const secretsCommand: Command = createSecretsCommand();
 
 async function register(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const { values, positionals } = parseOrUsage('clusters', () =>
-    parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        repo: { type: 'string' },
-        branch: { type: 'string' },
-        dir: { type: 'string' },
-        'source-format': { type: 'string' },
-        replace: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }),
-  );
-  if (values.help) {
-    io.stdout(clustersHelp);
-    return EXIT_OK;
-  }
+  const parsed = parseCommand({ name: 'clusters', help: clustersHelp }, args, io, {
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    repo: { type: 'string' },
+    branch: { type: 'string' },
+    dir: { type: 'string' },
+    'source-format': { type: 'string' },
+    replace: { type: 'boolean', default: false },
+  });
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   const name = oneName('clusters', 'register', positionals);
   for (const flag of ['kubeconfig', 'repo', 'branch'] as const) {
     if (values[flag] === undefined) throw new UsageError(`register needs --${flag}`, 'clusters');
@@ -252,23 +241,13 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
 };
 
 async function list(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const { values, positionals } = parseOrUsage('clusters', () =>
-    parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        repo: { type: 'string' },
-        branch: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }),
-  );
-  if (values.help) {
-    io.stdout(clustersHelp);
-    return EXIT_OK;
-  }
+  const parsed = parseCommand({ name: 'clusters', help: clustersHelp }, args, io, {
+    json: { type: 'boolean', default: false },
+    repo: { type: 'string' },
+    branch: { type: 'string' },
+  });
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`, 'clusters');
   if (values.branch !== undefined && values.repo === undefined) throw new UsageError('--branch needs --repo', 'clusters');
   const store = sources.store();
@@ -292,13 +271,9 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
 }
 
 async function remove(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const { values, positionals } = parseOrUsage('clusters', () =>
-    parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } }),
-  );
-  if (values.help) {
-    io.stdout(clustersHelp);
-    return EXIT_OK;
-  }
+  const parsed = parseCommand({ name: 'clusters', help: clustersHelp }, args, io, {});
+  if (!parsed) return EXIT_OK;
+  const { positionals } = parsed;
   const name = oneName('clusters', 'remove', positionals);
   if (!(await removeCluster(sources.store(), name))) {
     io.stderr(`pushsync clusters remove: no cluster named ${JSON.stringify(name)} is registered\n`);
@@ -316,24 +291,14 @@ const SECRET_KINDS: Readonly<Record<string, string>> = {
 };
 
 async function setSecret(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const { values, positionals } = parseOrUsage('secrets', () =>
-    parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'from-file': { type: 'string' },
-        'app-id': { type: 'string' },
-        'private-key-file': { type: 'string' },
-        'keep-previous': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }),
-  );
-  if (values.help) {
-    io.stdout(secretsHelp);
-    return EXIT_OK;
-  }
+  const parsed = parseCommand({ name: 'secrets', help: secretsHelp }, args, io, {
+    'from-file': { type: 'string' },
+    'app-id': { type: 'string' },
+    'private-key-file': { type: 'string' },
+    'keep-previous': { type: 'boolean', default: false },
+  });
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   const kind = secretKind(positionals, 'set');
   const allowed: Record<string, readonly string[]> = {
     'github-token': ['from-file'],
@@ -371,13 +336,9 @@ async function setSecret(args: readonly string[], io: Io, sources: InputSources)
 }
 
 async function listSecrets(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const { values, positionals } = parseOrUsage('secrets', () =>
-    parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } }),
-  );
-  if (values.help) {
-    io.stdout(secretsHelp);
-    return EXIT_OK;
-  }
+  const parsed = parseCommand({ name: 'secrets', help: secretsHelp }, args, io, {});
+  if (!parsed) return EXIT_OK;
+  const { positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`, 'secrets');
   const store = sources.store();
   const names = new Set(await store.list(''));
@@ -388,13 +349,9 @@ async function listSecrets(args: readonly string[], io: Io, sources: InputSource
 }
 
 async function removeSecret(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const { values, positionals } = parseOrUsage('secrets', () =>
-    parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } }),
-  );
-  if (values.help) {
-    io.stdout(secretsHelp);
-    return EXIT_OK;
-  }
+  const parsed = parseCommand({ name: 'secrets', help: secretsHelp }, args, io, {});
+  if (!parsed) return EXIT_OK;
+  const { positionals } = parsed;
   const kind = secretKind(positionals, 'remove');
   if (!(await sources.store().delete(SECRET_KINDS[kind] ?? ''))) {
     io.stderr(`pushsync secrets remove: ${kind} is not set\n`);

@@ -1,6 +1,7 @@
 /** What every CLI command shares: its shape, exit codes, usage errors, reading the policy dir. */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClusterError, connect } from '../../lib/cluster/index.ts';
 import type { Connection } from '../../lib/cluster/index.ts';
 import { compile, DEFAULT_CLUSTER, formatVetErrors, vet, vetEach, vetReport } from '../../lib/repo/index.ts';
@@ -174,4 +175,20 @@ export function required(command: string, flag: string, value: string | undefine
 export function printVetErrors(result: CompileResult, root: string, json: boolean, io: Io): void {
   if (json) io.stdout(`${JSON.stringify(vetReport([result]), null, 2)}\n`);
   else io.stderr(`Error: ${formatVetErrors([result], { policyDir: root }) ?? ''}\n`);
+}
+
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+const HELP_FLAG = { help: { type: 'boolean', short: 'h', default: false } } as const;
+
+/**
+ * Every command's flags: strict, positionals allowed, `-h/--help` added, parse errors turned
+ * into usage errors. Returns undefined after printing the help for `--help`.
+ */
+export function parseCommand<const O extends FlagOptions>(command: Pick<Command, 'name' | 'help'>, args: readonly string[], io: Io, options: O) {
+  const parsed = parseOrUsage(command.name, () => parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { ...options, ...HELP_FLAG } }));
+  if ((parsed.values as { help?: boolean }).help) {
+    io.stdout(command.help);
+    return undefined;
+  }
+  return parsed;
 }

@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatHydrateErrors } from '../../lib/repo/format.ts';
 import { hydrateFiles, hydrateFlat, type HydratedFile, type HydrateFormat } from '../../lib/repo/hydrate-output.ts';
 import { validateSnapshotPath } from '../../lib/source/index.ts';
@@ -9,7 +8,7 @@ import {
   EXIT_FAILED,
   EXIT_OK,
   parseClusters,
-  parseOrUsage,
+  parseCommand,
   parseSourceFormat,
   policyDirArg,
   UsageError,
@@ -55,25 +54,15 @@ export const hydrateCommand: Command = {
   summary: 'Write the objects each cluster would get, like `nomos hydrate`',
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
-    const { values, positionals } = parseOrUsage('hydrate', () =>
-      parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          'source-format': { type: 'string' },
-          clusters: { type: 'string' },
-          output: { type: 'string', default: DEFAULT_OUTPUT },
-          format: { type: 'string', default: 'yaml' },
-          flat: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-      }),
-    );
-    if (values.help) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
+    const parsed = parseCommand(hydrateCommand, args, io, {
+      'source-format': { type: 'string' },
+      clusters: { type: 'string' },
+      output: { type: 'string', default: DEFAULT_OUTPUT },
+      format: { type: 'string', default: 'yaml' },
+      flat: { type: 'boolean', default: false },
+    });
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     const format = parseFormat(values.format);
     if (values.output === '') throw new UsageError('--output must not be empty', 'hydrate');
     const dir = policyDirArg('hydrate', positionals);

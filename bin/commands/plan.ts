@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { DEFAULT_INVENTORY, plan } from '../../lib/cluster/index.ts';
 import { renderPlan, renderRunError } from '../../lib/cluster/render.ts';
 import {
@@ -8,7 +7,7 @@ import {
   EXIT_OK,
   EXIT_RETRY,
   parseInventoryName,
-  parseOrUsage,
+  parseCommand,
   parseSourceFormat,
   policyDirArg,
   printVetErrors,
@@ -61,28 +60,18 @@ export const planCommand: Command = {
   summary: 'Show what apply would change on a cluster (dry-run, never writes)',
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
-    const { values, positionals } = parseOrUsage('plan', () =>
-      parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          kubeconfig: { type: 'string' },
-          context: { type: 'string' },
-          cluster: { type: 'string' },
-          'source-format': { type: 'string' },
-          inventory: { type: 'string' },
-          'allow-delete-all': { type: 'boolean', default: false },
-          'show-unchanged': { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-      }),
-    );
-    if (values.help) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
+    const parsed = parseCommand(planCommand, args, io, {
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      cluster: { type: 'string' },
+      'source-format': { type: 'string' },
+      inventory: { type: 'string' },
+      'allow-delete-all': { type: 'boolean', default: false },
+      'show-unchanged': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     const dir = policyDirArg('plan', positionals);
     const kubeconfig = required('plan', 'kubeconfig', values.kubeconfig);
     const cluster = required('plan', 'cluster', values.cluster);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { Codes, DEFAULT_INVENTORY, plan, status } from '../../lib/cluster/index.ts';
 import type { ClusterStatus, Connection, ErrorInfo } from '../../lib/cluster/index.ts';
 import { renderRunError, renderStatus } from '../../lib/cluster/render.ts';
@@ -8,7 +7,7 @@ import {
   EXIT_OK,
   EXIT_RETRY,
   parseInventoryName,
-  parseOrUsage,
+  parseCommand,
   required,
   UsageError,
   type Command,
@@ -43,24 +42,14 @@ export const statusCommand: Command = {
   summary: "Show the last commit applied to a cluster and that run's result",
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
-    const { values, positionals } = parseOrUsage('status', () =>
-      parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          kubeconfig: { type: 'string' },
-          context: { type: 'string' },
-          inventory: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-      }),
-    );
-    if (values.help) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
+    const parsed = parseCommand(statusCommand, args, io, {
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      inventory: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     if (positionals.length > 0) {
       throw new UsageError(`status reads the cluster, not a policy dir: unexpected argument ${positionals.join(' ')}`, 'status');
     }

@@ -1,11 +1,10 @@
-import { parseArgs } from 'node:util';
 import { formatVetErrors, vetReport, VET_SUCCESS_MESSAGE } from '../../lib/repo/format.ts';
 import {
   compileDir,
   EXIT_FAILED,
   EXIT_OK,
   parseClusters,
-  parseOrUsage,
+  parseCommand,
   parseSourceFormat,
   policyDirArg,
   type Command,
@@ -41,23 +40,13 @@ export const vetCommand: Command = {
   summary: 'Validate a policy repo, like `nomos vet`',
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
-    const { values, positionals } = parseOrUsage('vet', () =>
-      parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          'source-format': { type: 'string' },
-          clusters: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-      }),
-    );
-    if (values.help) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
+    const parsed = parseCommand(vetCommand, args, io, {
+      'source-format': { type: 'string' },
+      clusters: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     const dir = policyDirArg('vet', positionals);
     const { results, root } = await compileDir('vet', dir, {
       sourceFormat: parseSourceFormat('vet', values['source-format']),
