@@ -10,6 +10,7 @@ import {
   EXIT_OK,
   EXIT_RETRY,
   parseInventoryName,
+  CLUSTER_FLAGS,
   parseCommand,
   parseSourceFormat,
   policyDirArg,
@@ -83,11 +84,9 @@ export const applyCommand: Command = {
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
     const parsed = parseCommand(applyCommand, args, io, {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
+      ...CLUSTER_FLAGS,
       cluster: { type: 'string' },
       'source-format': { type: 'string' },
-      inventory: { type: 'string' },
       commit: { type: 'string' },
       'allow-delete-all': { type: 'boolean', default: false },
       'lease-timeout': { type: 'string' },

@@ -178,6 +178,13 @@ export function printVetErrors(result: CompileResult, root: string, json: boolea
 }
 
 type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** How plan, apply and status reach a cluster and its inventory. */
+export const CLUSTER_FLAGS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  inventory: { type: 'string' },
+} as const;
 const HELP_FLAG = { help: { type: 'boolean', short: 'h', default: false } } as const;
 
 /**

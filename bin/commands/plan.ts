@@ -7,6 +7,7 @@ import {
   EXIT_OK,
   EXIT_RETRY,
   parseInventoryName,
+  CLUSTER_FLAGS,
   parseCommand,
   parseSourceFormat,
   policyDirArg,
@@ -61,11 +62,9 @@ export const planCommand: Command = {
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
     const parsed = parseCommand(planCommand, args, io, {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
+      ...CLUSTER_FLAGS,
       cluster: { type: 'string' },
       'source-format': { type: 'string' },
-      inventory: { type: 'string' },
       'allow-delete-all': { type: 'boolean', default: false },
       'show-unchanged': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },

@@ -7,6 +7,7 @@ import {
   EXIT_OK,
   EXIT_RETRY,
   parseInventoryName,
+  CLUSTER_FLAGS,
   parseCommand,
   required,
   UsageError,
@@ -43,9 +44,7 @@ export const statusCommand: Command = {
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
     const parsed = parseCommand(statusCommand, args, io, {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      inventory: { type: 'string' },
+      ...CLUSTER_FLAGS,
       json: { type: 'boolean', default: false },
     });
     if (!parsed) return EXIT_OK;

@@ -20,7 +20,7 @@ import { sharedBlobCache } from './blob-cache.ts';
 import type { BlobCache, ListedFile, PolicyListing } from './blob-cache.ts';
 export { BlobCache, sharedBlobCache, DEFAULT_BLOB_CACHE_BYTES } from './blob-cache.ts';
 export type { BlobCacheOptions, BlobCacheStats } from './blob-cache.ts';
-import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from './paths.ts';
+import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from '../repo/files.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, PATH_ERROR_CODE, type SnapshotResult } from './types.ts';
 
 export interface ReadGitHubOptions {

@@ -16,6 +16,6 @@ export {
   isSkippedPath,
   compareCodePoints,
   API_RESOURCES_FILE,
-} from './paths.ts';
+} from '../repo/files.ts';
 export { readGitHubDir, gitBlobSha, BlobCache, sharedBlobCache, type ReadGitHubOptions, type BlobCacheOptions, type BlobCacheStats } from './github.ts';
 export { gitIsAncestor, gitHasCommit, gitPrefix, gitHasChanges, looksLikeCommit } from './git.ts';

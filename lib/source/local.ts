@@ -7,7 +7,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceFile, VetError } from '../repo/types.ts';
-import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from './paths.ts';
+import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from '../repo/files.ts';
 import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
