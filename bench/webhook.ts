@@ -11,7 +11,8 @@
  *       repo, so each ends after reading the registry). Target p99 < 100 ms in-process.
  *   (b) GitHub API calls per push, sync + apply for one cluster: cold (new wiring, empty blob
  *       cache: what a new process does) and warm (same wiring, a commit changing one file).
- *       Target warm ≤ 3 calls + changed blobs; the breakdown by call is printed either way.
+ *       Target warm ≤ 3 calls + changed files, counting every call (reads and status writes);
+ *       the breakdown by call is printed either way.
  *   (c) Push → all green for the Online Boutique on 1 and on BENCH_CLUSTERS (10) registered
  *       clusters, each its own kube-apiserver + etcd (they share nothing; ~250 MB each): wall
  *       time from the webhook POST to the last `success` status. Target N clusters < 1.5 × one.
@@ -160,7 +161,9 @@ function countsOf(counter: ApiCallCounter): { total: number; reads: number; writ
     total: calls.length,
     reads: calls.filter((c) => c.method === 'GET').length,
     writes: calls.filter((c) => c.method !== 'GET').length,
-    blobs: calls.filter((c) => c.method === 'GET' && c.path.includes('/git/blobs/')).length,
+    // A changed file is downloaded as a blob, or (warm, rebuilding the tree from the push) read
+    // through the contents API: either way one call per changed file.
+    blobs: calls.filter((c) => c.method === 'GET' && (c.path.includes('/git/blobs/') || c.path.includes('/contents/'))).length,
   };
 }
 
@@ -238,12 +241,12 @@ async function clusters(store: FileSecretStore, github: GitHubServer, seedSha: s
       const warm = countsOf(p.counter);
       say();
       say('(b) GitHub API calls per push (sync + apply, 1 cluster, the seed repo: 3 files)');
-      say(`   cold (new wiring, empty blob cache): ${cold.total} calls = ${cold.reads} reads (${cold.blobs} blobs) + ${cold.writes} writes`);
+      say(`   cold (new wiring, empty blob cache): ${cold.total} calls = ${cold.reads} reads (${cold.blobs} file downloads) + ${cold.writes} writes`);
       say(coldBreakdown);
-      say(`   warm (same wiring, 1 file changed):  ${warm.total} calls = ${warm.reads} reads (${warm.blobs} blob) + ${warm.writes} writes`);
+      say(`   warm (same wiring, 1 file changed):  ${warm.total} calls = ${warm.reads} reads (${warm.blobs} file download) + ${warm.writes} writes`);
       say(breakdown(p.counter));
       const budget = 3 + warm.blobs;
-      say(`   target warm ≤ 3 calls + changed blobs (${warm.blobs}) = ${budget}: all calls ${warm.total} ${verdict(warm.total <= budget)}; reads alone ${warm.reads} ${verdict(warm.reads <= budget)}`);
+      say(`   target warm ≤ 3 calls + changed files (${warm.blobs}) = ${budget}: all calls, status writes included, ${warm.total} ${verdict(warm.total <= budget)}`);
       if (warm.total > budget) missed.push(`(b) a warm push made ${warm.total} GitHub calls (${warm.reads} reads + ${warm.writes} status writes), budget ${budget}`);
     } finally {
       await p.server.close(5_000);

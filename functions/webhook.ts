@@ -4,7 +4,7 @@
  */
 import { createWebhookHandler, WebhookConfigError } from '../lib/github/webhook.ts';
 import type { PushJob } from '../lib/github/webhook.ts';
-import type { Invoker } from '../lib/fanout/index.ts';
+import type { Invoker, JsonValue } from '../lib/fanout/index.ts';
 import { lambdaHandler } from '../lib/http/lambda.ts';
 import type { ApiGatewayV2Event, ApiGatewayV2Result } from '../lib/http/lambda.ts';
 import { jsonResponse } from '../lib/http/types.ts';
@@ -32,7 +32,7 @@ export interface WebhookFunctionDeps {
 export function createWebhookFunction(deps: WebhookFunctionDeps): HttpHandler {
   const logger = deps.logger ?? createLogger({ fields: { function: 'webhook' } });
   const cache = webhookSecretCache(deps.secrets, deps.secretCache);
-  const enqueue = (job: PushJob): Promise<void> => deps.invoker.invoke('sync', { ...job });
+  const enqueue = (job: PushJob): Promise<void> => deps.invoker.invoke('sync', JSON.parse(JSON.stringify(job)) as JsonValue);
   let built: { secrets: string[]; handler: HttpHandler } | undefined;
 
   const handlerFor = async (): Promise<HttpHandler> => {

@@ -59,5 +59,5 @@ export {
   vetAnnotations,
 } from './summary.ts';
 export type { CheckAnnotation, CheckOutput, ClusterReport, ReportAction, ReportObject, ReportedError, VetOutcome } from './summary.ts';
-export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS } from './webhook.ts';
-export type { PushJob, PushPayload, PingPayload, WebhookHandlerOptions } from './webhook.ts';
+export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS, MAX_PUSH_CHANGED_PATHS } from './webhook.ts';
+export type { PushJob, PushChanges, PushPayload, PingPayload, WebhookHandlerOptions } from './webhook.ts';

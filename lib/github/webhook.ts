@@ -35,12 +35,30 @@ export interface PushJob {
   readonly after: string;
   /** The previous head of the branch; all zeros when the push created the branch. */
   readonly before: string;
+  /** A force push: `before` may not be an ancestor of `after`. */
+  readonly forced?: boolean;
+  /**
+   * What the push's commits touched and the new root tree, from the payload: lets a warm
+   * function rebuild the new tree from `before`'s instead of listing it (lib/source/github.ts).
+   * Absent when the payload cannot tell (a new branch, too many paths).
+   */
+  readonly changes?: PushChanges;
   /** Present when the webhook belongs to a GitHub App installation. */
   readonly installationId?: number;
   readonly defaultBranch: string;
   /** ISO 8601; when GitHub recorded the push (the receive time if the payload lacks it). */
   readonly pushedAt: string;
 }
+
+export interface PushChanges {
+  /** `head_commit.tree_id`. */
+  readonly treeId: string;
+  /** Every path a pushed commit added, modified or removed (repository root relative). */
+  readonly paths: readonly string[];
+}
+
+/** More paths than this are not carried (the job stays small); the tree is listed instead. */
+export const MAX_PUSH_CHANGED_PATHS = 256;
 
 export interface WebhookHandlerOptions {
   /**
@@ -241,10 +259,26 @@ function pushJob(deliveryId: string, p: PushPayload, now: () => Date): PushJob {
     branch: p.ref.slice('refs/heads/'.length),
     after: p.after.toLowerCase(),
     before: p.before.toLowerCase(),
+    ...(p.forced === true ? { forced: true } : {}),
+    ...changesOf(p),
     ...(typeof installationId === 'number' ? { installationId } : {}),
     defaultBranch: typeof defaultBranch === 'string' && defaultBranch !== '' ? defaultBranch : 'main',
     pushedAt: pushedAt(p.repository.pushed_at, now),
   };
+}
+
+function changesOf(p: PushPayload): { changes?: PushChanges } {
+  const treeId = p.head_commit?.tree_id;
+  if (ZERO_SHA.test(p.before) || typeof treeId !== 'string' || !/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(treeId) || !Array.isArray(p.commits) || p.commits.length === 0) return {};
+  const paths = new Set<string>();
+  for (const c of p.commits) {
+    for (const list of [c.added, c.removed, c.modified]) {
+      if (!Array.isArray(list)) return {};
+      for (const path of list) if (typeof path === 'string' && path !== '') paths.add(path);
+    }
+    if (paths.size > MAX_PUSH_CHANGED_PATHS) return {};
+  }
+  return { changes: { treeId: treeId.toLowerCase(), paths: [...paths] } };
 }
 
 /** `repository.pushed_at` is epoch seconds in push payloads and an ISO string elsewhere. */

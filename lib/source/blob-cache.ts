@@ -1,10 +1,18 @@
 /**
- * Content-addressed cache for the GitHub source: blob bytes keyed by blob SHA, and the listing
- * of a policy dir keyed by commit. Both are immutable (a SHA names its content), so nothing is
+ * Content-addressed cache for the GitHub source: blob bytes keyed by blob SHA, a commit's whole
+ * tree and the listing of a policy dir keyed by commit. All are immutable (a SHA names its content), so nothing is
  * ever invalidated — entries only leave when the byte budget needs room (least recently used
  * first). One instance per process (`sharedBlobCache`) is what makes a warm function re-download
  * nothing that did not change. Concurrent requests for the same key share one fetch.
  */
+
+import type { RepoTreeEntry } from './git-tree.ts';
+
+/** A commit's recursive tree as GitHub answered it (`truncated`: GitHub left entries out). */
+export interface RepoTree {
+  readonly truncated: boolean;
+  readonly entries: readonly RepoTreeEntry[];
+}
 
 /** One file entry of a policy dir listing, path relative to the policy dir. */
 export interface ListedFile {
@@ -39,7 +47,7 @@ export interface BlobCacheStats {
 
 export const DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024;
 
-type Value = Uint8Array | PolicyListing;
+type Value = Uint8Array | PolicyListing | RepoTree;
 
 export class BlobCache {
   readonly #maxBytes: number;
@@ -75,8 +83,21 @@ export class BlobCache {
   /** The cached listing for `key` (repo, commit, dir, format), or the result of `fetch`. */
   async listing(key: string, fetch: () => Promise<PolicyListing>): Promise<PolicyListing> {
     const v = await this.#through(`t:${key}`, fetch, listingBytes);
-    if (v instanceof Uint8Array) throw new Error(`blob cache: entry ${key} is not a listing`);
+    if (v instanceof Uint8Array || !('kind' in v)) throw new Error(`blob cache: entry ${key} is not a listing`);
     return v;
+  }
+
+  /** The cached tree of a commit (`key`: repo and commit), or the result of `fetch`. */
+  async tree(key: string, fetch: () => Promise<RepoTree>): Promise<RepoTree> {
+    const v = await this.#through(`r:${key}`, fetch, treeBytes);
+    if (v instanceof Uint8Array || !('entries' in v)) throw new Error(`blob cache: entry ${key} is not a tree`);
+    return v;
+  }
+
+  /** The cached tree of a commit, without fetching. */
+  getTree(key: string): RepoTree | undefined {
+    const v = this.#get(`r:${key}`);
+    return v !== undefined && !(v instanceof Uint8Array) && 'entries' in v ? v : undefined;
   }
 
   stats(): BlobCacheStats {
@@ -155,6 +176,12 @@ function listingBytes(l: PolicyListing): number {
   if (l.kind !== 'found') return 64;
   let n = 64;
   for (const f of l.files) n += 2 * (f.path.length + f.sha.length + f.mode.length + (f.linkTarget?.length ?? 0)) + 96;
+  return n;
+}
+
+function treeBytes(t: RepoTree): number {
+  let n = 64;
+  for (const e of t.entries) n += 2 * (e.path.length + e.sha.length + e.mode.length) + 112;
   return n;
 }
 

@@ -6,6 +6,13 @@
  * content-addressed BlobCache, so a warm function pays one call for an unchanged policy dir and
  * one more per changed file. Listings are cached by commit too (a commit's tree never changes).
  *
+ * A warm function reading a push can skip even the tree call: given the push's changed paths
+ * and new root tree SHA (`delta`, from the signed webhook payload) and the previous commit's
+ * tree in the cache, it fetches the changed paths only (one contents call each, which is also
+ * their download) and rebuilds the new tree, used only if it hashes to the payload's SHA
+ * (git-tree.ts). Anything unusual (a symlink, a large file, a renamed directory, a mismatch)
+ * falls back to the tree call.
+ *
  * A `truncated` recursive tree (GitHub stops at 100,000 entries / 7 MB) falls back to trees of
  * the policy dir only: the dir's own recursive tree if that fits, else one non-recursive call per
  * directory the engine reads. Not the tarball: it is the whole (by definition huge) repository on
@@ -14,12 +21,13 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Octokit } from '@octokit/rest';
-import { GitHubError } from '../github/errors.ts';
+import { GitHubError, isGitHubError } from '../github/errors.ts';
 import type { SourceFile, SourceFormat, VetError } from '../repo/types.ts';
 import { sharedBlobCache } from './blob-cache.ts';
-import type { BlobCache, ListedFile, PolicyListing } from './blob-cache.ts';
+import type { BlobCache, ListedFile, PolicyListing, RepoTree } from './blob-cache.ts';
+import { applyChanges, type PathChange, type RepoTreeEntry } from './git-tree.ts';
 export { BlobCache, sharedBlobCache, DEFAULT_BLOB_CACHE_BYTES } from './blob-cache.ts';
-export type { BlobCacheOptions, BlobCacheStats } from './blob-cache.ts';
+export type { BlobCacheOptions, BlobCacheStats, RepoTree } from './blob-cache.ts';
 import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from '../repo/files.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, PATH_ERROR_CODE, type SnapshotResult } from './types.ts';
 
@@ -38,6 +46,16 @@ export interface ReadGitHubOptions {
   readonly cache?: BlobCache;
   /** Blob downloads in flight at once. Default 8. */
   readonly concurrency?: number;
+  /** What the push changed since a commit whose tree may be cached (see the module comment). */
+  readonly delta?: TreeDelta;
+}
+
+/** From a push payload: `commit` = `base` + the content of `paths` now, whose root tree is `treeId`. */
+export interface TreeDelta {
+  readonly base: string;
+  readonly treeId: string;
+  /** Changed paths from the repository root (added, modified or removed by the push's commits). */
+  readonly paths: readonly string[];
 }
 
 export const GITHUB_SOURCE_DEFAULTS = { concurrency: 8 } as const;
@@ -67,10 +85,11 @@ export async function readGitHubDir(octokit: Octokit, options: ReadGitHubOptions
     repo: options.repo,
     sourceFormat: options.sourceFormat,
     limit: limiter(options.concurrency ?? GITHUB_SOURCE_DEFAULTS.concurrency),
+    cache,
   };
 
-  const key = `${options.owner}/${options.repo}`.toLowerCase() + `@${commit}:${dir}:${options.sourceFormat}`;
-  const listing = await cache.listing(key, () => listPolicyDir(ctx, commit, dir));
+  const key = `${repoKey(ctx)}@${commit}:${dir}:${options.sourceFormat}`;
+  const listing = await cache.listing(key, () => listPolicyDir(ctx, commit, dir, options.delta));
   if (listing.kind === 'missing') return failed(commit, pathError(`the policy dir ${shown(dir)} does not exist at commit ${commit}`, undefined));
   if (listing.kind === 'not-a-directory') return failed(commit, pathError(`the policy dir ${shown(dir)} is not a directory at commit ${commit}`, undefined));
 
@@ -90,7 +109,10 @@ interface Ctx {
   readonly repo: string;
   readonly sourceFormat: SourceFormat;
   readonly limit: Limiter;
+  readonly cache: BlobCache;
 }
+
+const repoKey = (ctx: Ctx): string => `${ctx.owner}/${ctx.repo}`.toLowerCase();
 
 interface Wanted {
   readonly path: string;
@@ -189,14 +211,19 @@ async function getTree(ctx: Ctx, sha: string, recursive: boolean): Promise<Tree>
   return res.data;
 }
 
-async function listPolicyDir(ctx: Ctx, commit: string, dir: string): Promise<PolicyListing> {
-  const root = await getTree(ctx, commit, true);
+async function listPolicyDir(ctx: Ctx, commit: string, dir: string, delta: TreeDelta | undefined): Promise<PolicyListing> {
+  const root = await ctx.cache.tree(`${repoKey(ctx)}@${commit}`, async () => {
+    const rebuilt = delta === undefined ? undefined : await treeFromDelta(ctx, commit, dir, delta);
+    if (rebuilt !== undefined) return rebuilt;
+    const t = await getTree(ctx, commit, true);
+    return { truncated: t.truncated, entries: t.tree.flatMap(repoTreeEntry) };
+  });
   let listing: PolicyListing;
   if (!root.truncated) {
-    listing = fromRecursive(root.tree, dir);
+    listing = fromRecursive(root.entries, dir);
   } else {
     // The truncated listing may already name the policy dir's tree: then skip walking down to it.
-    const known = dir === '' ? undefined : root.tree.find((e) => e.path === dir);
+    const known = dir === '' ? undefined : root.entries.find((e) => e.path === dir);
     listing = await listTruncated(ctx, commit, dir, known);
   }
   return listing.kind === 'found' ? { kind: 'found', files: await withLinkTargets(ctx, listing.files) } : listing;
@@ -225,6 +252,70 @@ async function withLinkTargets(ctx: Ctx, files: readonly ListedFile[]): Promise<
     const linkTarget = targets.get(f.path);
     return linkTarget === undefined ? f : { ...f, linkTarget };
   });
+}
+
+function repoTreeEntry(e: TreeEntry): RepoTreeEntry[] {
+  if (e.path === undefined || e.sha === undefined || (e.type !== 'blob' && e.type !== 'tree' && e.type !== 'commit')) return [];
+  return [{ path: e.path, mode: e.mode ?? '100644', type: e.type, sha: e.sha, ...(e.size !== undefined ? { size: e.size } : {}) }];
+}
+
+// ---- the tree from the push's delta -----------------------------------------------------------
+
+/** More changed paths than this and one tree call is cheaper than a contents call per path. */
+export const MAX_DELTA_PATHS = 64;
+
+/**
+ * The commit's tree rebuilt from the base commit's cached tree and the changed paths, or
+ * undefined when that is not possible or not cheaper (then the caller lists the commit).
+ * Each changed file's content is checked against its SHA and kept in the blob cache.
+ */
+async function treeFromDelta(ctx: Ctx, commit: string, dir: string, delta: TreeDelta): Promise<RepoTree | undefined> {
+  const base = ctx.cache.getTree(`${repoKey(ctx)}@${delta.base.toLowerCase()}`);
+  if (base === undefined || base.truncated || !COMMIT_SHA.test(delta.treeId)) return undefined;
+  const paths = [...new Set(delta.paths)];
+  if (paths.length === 0 || paths.length > MAX_DELTA_PATHS || paths.some((p) => validateSnapshotPath(p) !== undefined)) return undefined;
+  // A contents call per path costs what the tree call would save only for policy files, which
+  // must be downloaded anyway: allow one other path (a README next to the configs).
+  const prefix = dir === '' ? '' : `${dir}/`;
+  const others = paths.filter((p) => !p.startsWith(prefix) || !isPolicyFile(p.slice(prefix.length), ctx.sourceFormat));
+  if (others.length > 1) return undefined;
+
+  const fetched = await Promise.all(paths.map((p) => ctx.limit(() => contentAt(ctx, commit, p))));
+  // Content is cached by the SHA it hashes to, so it is right even if the tree check fails
+  // below, and the fallback then downloads none of it again.
+  for (const f of fetched) if (f?.kind === 'file') ctx.cache.setBlob(f.sha, f.bytes);
+  const changes: PathChange[] = [];
+  for (const f of fetched) {
+    if (f === undefined) return undefined;
+    changes.push(f.kind === 'file' ? { path: f.path, kind: 'file', sha: f.sha, size: f.bytes.byteLength } : f);
+  }
+  const rebuilt = applyChanges(base.entries, changes);
+  if (rebuilt === undefined || rebuilt.sha !== delta.treeId.toLowerCase()) return undefined;
+  return { truncated: false, entries: rebuilt.entries };
+}
+
+type Content = { readonly kind: 'file'; readonly path: string; readonly sha: string; readonly bytes: Uint8Array } | { readonly kind: 'removed'; readonly path: string };
+
+/**
+ * A path's content at `commit` through the contents API; undefined for anything but a regular
+ * file of at most 1 MB (GitHub answers a symlink with its target's content, a directory with a
+ * listing, a larger file without content).
+ */
+async function contentAt(ctx: Ctx, commit: string, p: string): Promise<Content | undefined> {
+  let data: unknown;
+  try {
+    data = (await ctx.octokit.rest.repos.getContent({ owner: ctx.owner, repo: ctx.repo, path: p, ref: commit })).data;
+  } catch (err) {
+    if (isGitHubError(err) && err.code === 'GITHUB_NOT_FOUND') return { kind: 'removed', path: p };
+    throw err;
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const d = data as { type?: unknown; path?: unknown; sha?: unknown; content?: unknown; encoding?: unknown };
+  if (d.type !== 'file' || d.path !== p || d.encoding !== 'base64' || typeof d.content !== 'string' || typeof d.sha !== 'string') return undefined;
+  const bytes = Buffer.from(d.content, 'base64');
+  const sha = gitBlobSha(bytes, d.sha.length === 64 ? 'sha256' : 'sha1');
+  if (sha !== d.sha.toLowerCase()) return undefined;
+  return { kind: 'file', path: p, sha, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
 /** Entries under `dir` from a complete recursive listing of the commit. */

@@ -17,5 +17,5 @@ export {
   compareCodePoints,
   API_RESOURCES_FILE,
 } from '../repo/files.ts';
-export { readGitHubDir, gitBlobSha, BlobCache, sharedBlobCache, type ReadGitHubOptions, type BlobCacheOptions, type BlobCacheStats } from './github.ts';
+export { readGitHubDir, gitBlobSha, BlobCache, sharedBlobCache, MAX_DELTA_PATHS, type ReadGitHubOptions, type TreeDelta, type BlobCacheOptions, type BlobCacheStats } from './github.ts';
 export { gitIsAncestor, gitHasCommit, gitPrefix, gitHasChanges, looksLikeCommit } from './git.ts';

@@ -15,6 +15,27 @@ import type { ApplyJob } from './jobs.ts';
 
 export type ApplyOutcome = ApplyResult['status'] | 'planned' | 'invalid' | 'unregistered';
 
+type Oracle = (ancestor: string, descendant: string) => Promise<boolean>;
+
+/**
+ * The ancestry oracle, answering from the push first: a non-forced push's `before` is a strict
+ * ancestor of its `after`, so neither question about that pair needs the compare API (git's
+ * history has no cycles: `after` cannot also be an ancestor of `before`).
+ */
+export function knowing(job: Pick<ApplyJob, 'sha' | 'ancestor'>, oracle: Oracle): Oracle {
+  const sha = job.sha.toLowerCase();
+  const known = job.ancestor?.toLowerCase();
+  return async (ancestor, descendant) => {
+    const a = ancestor.toLowerCase();
+    const d = descendant.toLowerCase();
+    if (known !== undefined && known !== sha) {
+      if (a === known && d === sha) return true;
+      if (a === sha && d === known) return false;
+    }
+    return oracle(ancestor, descendant);
+  };
+}
+
 export async function runApply(job: ApplyJob, deps: SyncDeps): Promise<ApplyOutcome> {
   const log = deps.logger.child({ deliveryId: job.deliveryId, repo: `${job.owner}/${job.name}`, commit: job.sha, cluster: job.cluster });
   const { octokit, checkRuns } = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
@@ -32,6 +53,7 @@ export async function runApply(job: ApplyJob, deps: SyncDeps): Promise<ApplyOutc
     const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
       owner: job.owner, repo: job.name, commit: job.sha, dir: reg.dir, sourceFormat: reg.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
+      ...(job.delta ? { delta: job.delta } : {}),
     });
     const compiled = readErrors.length > 0 ? { errors: readErrors, objects: [] } : compile(snapshot.files, { sourceFormat: reg.sourceFormat, clusterName: reg.name, policyDir: reg.dir === '.' ? '' : reg.dir });
     if (compiled.errors.length > 0) {
@@ -54,7 +76,7 @@ export async function runApply(job: ApplyJob, deps: SyncDeps): Promise<ApplyOutc
 
     const r = await apply(conn, objects, {
       commit: job.sha,
-      isAncestor: (ancestor, descendant) => isAncestor(octokit, { owner: job.owner, repo: job.name, ancestor, descendant }),
+      isAncestor: knowing(job, (ancestor, descendant) => isAncestor(octokit, { owner: job.owner, repo: job.name, ancestor, descendant })),
     });
     log.info('applied', { status: r.status, counts: r.counts, durationMs: Math.round(r.durationMs) });
     if (r.status === 'failed' && r.error?.retryable) throw new SyncError(r.error.code, r.error.message, true);

@@ -8,7 +8,7 @@ import { clustersFollowing, clustersFollowingRepo, type ClusterSummary } from '.
 import { readGitHubDir } from '../source/index.ts';
 import { vetEach, type VetError, type SourceFormat } from '../repo/index.ts';
 import type { SyncDeps } from './deps.ts';
-import { toPayload, type ApplyJob, type PushJob } from './jobs.ts';
+import { fromPush, toPayload, type ApplyJob, type PushJob } from './jobs.ts';
 
 export type SyncOutcome =
   | { readonly status: 'ignored'; readonly reason: string }
@@ -36,6 +36,7 @@ export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome
 
   // Vet every policy dir the repo's clusters read (usually one), for the clusters that read it.
   const sources = groupBySource(targets.length > 0 ? targets : repoClusters);
+  const known = fromPush(job);
   const errors: VetError[] = [];
   let objects = 0;
   let clusters = 0; // registered clusters vetted (nomos' placeholder passes are not counted)
@@ -43,6 +44,7 @@ export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome
     const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
       owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
+      ...(known.delta ? { delta: known.delta } : {}),
     });
     errors.push(...readErrors.map((e) => inDir(e, source.dir)));
     if (readErrors.length > 0) continue;
@@ -74,6 +76,7 @@ export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome
       deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.after, cluster: c.name, mode,
       ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),
       ...(checkRunId !== undefined ? { checkRunId } : {}),
+      ...known,
     };
     await deps.invoker.invoke('apply', toPayload(applyJob));
   }

@@ -5,7 +5,8 @@
  *   startGitHubServer(options)  → GitHubServer: url (an Octokit baseUrl), token, git, records
  *
  * Endpoints: GET /repos/{o}/{r}; git/trees/{sha}[?recursive=1] (truncation threshold
- * configurable); git/blobs/{sha}; git/ref/heads/{branch}; commits/{ref}; compare/{base}...{head};
+ * configurable); git/blobs/{sha}; contents/{path}?ref= (files, directories, symlinks as GitHub
+ * answers them); git/ref/heads/{branch}; commits/{ref}; compare/{base}...{head};
  * POST statuses/{sha} and GET commits/{ref}/statuses; POST/PATCH/GET check-runs (App
  * installations only, as on GitHub); POST /app/installations/{id}/access_tokens (JWT verified
  * with the test's public key).
@@ -17,6 +18,7 @@
 import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
+import path from 'node:path';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GitRepo } from './github-server/git-repo.ts';
@@ -389,6 +391,7 @@ class StandIn implements GitHubServer {
     if (c.method === 'GET' && (m = /^\/git\/trees\/([^/]+)$/.exec(rest))) return this.#tree(decodeURIComponent(m[1] ?? ''), c.query.recursive !== undefined);
     if (c.method === 'GET' && (m = /^\/git\/blobs\/([^/]+)$/.exec(rest))) return this.#blob(decodeURIComponent(m[1] ?? ''));
     if (c.method === 'GET' && (m = /^\/git\/ref\/(.+)$/.exec(rest))) return this.#ref(decodeURIComponent(m[1] ?? ''));
+    if (c.method === 'GET' && (m = /^\/contents\/(.+)$/.exec(rest))) return this.#contents(decodeURIComponent(m[1] ?? ''), c.query.ref ?? this.git.defaultBranch);
     if (c.method === 'GET' && (m = /^\/commits\/([^/]+)\/statuses$/.exec(rest))) return this.#listStatuses(decodeURIComponent(m[1] ?? ''), c.query);
     if (c.method === 'GET' && (m = /^\/commits\/([^/]+)$/.exec(rest))) return this.#commit(decodeURIComponent(m[1] ?? ''));
     if (c.method === 'GET' && (m = /^\/compare\/([^/]+)$/.exec(rest))) return this.#compare(decodeURIComponent(m[1] ?? ''), c.query);
@@ -446,6 +449,72 @@ class StandIn implements GitHubServer {
       status: 200,
       body: { sha, node_id: gh.nodeId('Blob', sha), size: bytes.byteLength, url: `${this.#site.api}/repos/${this.owner}/${this.repo}/git/blobs/${sha}`, content, encoding: 'base64' },
     };
+  }
+
+  /** One entry of `commit`'s tree at `p`, or undefined. */
+  async #entryAt(commit: string, p: string): Promise<{ mode: string; type: string; sha: string; size: number } | undefined> {
+    const slash = p.lastIndexOf('/');
+    const parent = slash < 0 ? '' : p.slice(0, slash);
+    const tree = await this.git.tryGit(['rev-parse', '--verify', '--quiet', `${commit}:${parent}`]);
+    if (!tree) return undefined;
+    const out = await this.git.tryGit(['ls-tree', '-l', '-z', tree.trim()]);
+    for (const rec of (out ?? '').split('\0')) {
+      const tab = rec.indexOf('\t');
+      if (tab < 0 || rec.slice(tab + 1) !== p.slice(slash + 1)) continue;
+      const [mode = '', type = '', sha = '', size = '-'] = rec.slice(0, tab).split(/ +/);
+      return { mode, type, sha, size: size === '-' ? 0 : Number(size) };
+    }
+    return undefined;
+  }
+
+  /**
+   * GET contents/{path}: a file's content (base64, empty with encoding "none" over 1 MB), a
+   * directory's listing, a symlink answered with its target file's content when that is a
+   * regular file in the repository (else the link itself), a submodule — as GitHub does.
+   */
+  async #contents(p: string, ref: string): Promise<Answer> {
+    const commit = await this.#resolve(ref, 'commit');
+    if (commit === undefined || p.split('/').some((s) => s === '' || s === '.' || s === '..')) return notFound();
+    const entry = await this.#entryAt(commit, p);
+    if (entry === undefined) return notFound();
+    const api = `${this.#site.api}/repos/${this.owner}/${this.repo}`;
+    const html = `${this.#site.web}/${this.owner}/${this.repo}`;
+    const describe = (at: string, e: { type: string; sha: string; size: number }, type: string): Record<string, unknown> => {
+      const self = `${api}/contents/${at.split('/').map(encodeURIComponent).join('/')}?ref=${ref}`;
+      const git = e.type === 'commit' ? null : `${api}/git/${e.type}s/${e.sha}`;
+      const htmlUrl = `${html}/${type === 'dir' ? 'tree' : 'blob'}/${ref}/${at}`;
+      return {
+        type, size: type === 'file' || type === 'symlink' ? e.size : 0, name: at.slice(at.lastIndexOf('/') + 1), path: at, sha: e.sha,
+        url: self, git_url: git, html_url: htmlUrl, download_url: type === 'file' ? `${this.#site.web}/raw/${this.owner}/${this.repo}/${ref}/${at}` : null,
+        _links: { self, git, html: htmlUrl },
+      };
+    };
+    if (entry.type === 'tree') {
+      const out = await this.git.gitBytes(['ls-tree', '-l', '-z', entry.sha]);
+      const list: Record<string, unknown>[] = [];
+      for (const rec of out.toString('utf8').split('\0')) {
+        const tab = rec.indexOf('\t');
+        if (tab < 0) continue;
+        const [mode = '', type = '', sha = '', size = '-'] = rec.slice(0, tab).split(/ +/);
+        const kind = type === 'tree' ? 'dir' : type === 'commit' ? 'submodule' : mode === '120000' ? 'symlink' : 'file';
+        list.push(describe(`${p}/${rec.slice(tab + 1)}`, { type, sha, size: size === '-' ? 0 : Number(size) }, kind));
+      }
+      return { status: 200, body: list };
+    }
+    if (entry.type === 'commit') return { status: 200, body: { ...describe(p, entry, 'submodule'), submodule_git_url: 'https://example.invalid/submodule.git' } };
+    const fileAnswer = async (at: string, e: { type: string; sha: string; size: number }): Promise<Answer> => {
+      const bytes = await this.git.gitBytes(['cat-file', 'blob', e.sha]);
+      const big = bytes.byteLength > 1024 * 1024;
+      const content = big ? '' : (bytes.toString('base64').match(/.{1,60}/g) ?? []).map((l) => `${l}\n`).join('');
+      return { status: 200, body: { ...describe(at, e, 'file'), content, encoding: big ? 'none' : 'base64' } };
+    };
+    if (entry.mode !== '120000') return fileAnswer(p, entry);
+    const target = (await this.git.gitBytes(['cat-file', 'blob', entry.sha])).toString('utf8');
+    const slash = p.lastIndexOf('/');
+    const resolved = path.posix.normalize(path.posix.join(slash < 0 ? '' : p.slice(0, slash), target));
+    const dest = target.startsWith('/') || resolved.startsWith('..') ? undefined : await this.#entryAt(commit, resolved);
+    if (dest !== undefined && dest.type === 'blob' && dest.mode !== '120000') return fileAnswer(resolved, dest);
+    return { status: 200, body: { ...describe(p, entry, 'symlink'), target } };
   }
 
   async #ref(ref: string): Promise<Answer> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createWebhookHandler, WebhookConfigError } from '../../lib/github/webhook.ts';
+import { createWebhookHandler, MAX_PUSH_CHANGED_PATHS, WebhookConfigError } from '../../lib/github/webhook.ts';
 import type { PushJob, WebhookHandlerOptions } from '../../lib/github/webhook.ts';
 import type { HttpResponse } from '../../lib/http/types.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -60,6 +60,35 @@ describe('webhook: push', () => {
     expect(Object.keys(job ?? {}).sort()).toEqual(
       ['after', 'before', 'branch', 'defaultBranch', 'deliveryId', 'installationId', 'name', 'owner', 'pushedAt', 'ref', 'repo'].sort(),
     );
+  });
+
+  it('carries what the commits touched and the new root tree, for a warm read of only the changes', async () => {
+    const { handler, jobs } = setup();
+    const payload = branchPush();
+    const commit = (payload.commits as Record<string, unknown>[])[0] as Record<string, unknown>;
+    const second = { ...commit, id: 'b'.repeat(40), added: ['policy/namespaces/a/ns.yaml'], removed: ['old.yaml'], modified: ['README.md'] };
+    Object.assign(payload, {
+      before: 'a'.repeat(40),
+      created: false,
+      commits: [{ ...commit, added: ['README.md'], removed: [], modified: [] }, second],
+      head_commit: { ...second, tree_id: 'C'.repeat(40) },
+    });
+    expect((await handler(delivery(payload))).status).toBe(202);
+    expect(jobs[0]).toMatchObject({ before: 'a'.repeat(40), changes: { treeId: 'c'.repeat(40), paths: ['README.md', 'policy/namespaces/a/ns.yaml', 'old.yaml'] } });
+    expect(jobs[0]).not.toHaveProperty('forced');
+
+    // A force push says so; a new branch (before = zeros) has nothing to start from.
+    expect((await handler(delivery({ ...payload, forced: true }))).status).toBe(202);
+    expect(jobs[1]?.forced).toBe(true);
+    expect((await handler(delivery({ ...payload, before: '0'.repeat(40) }))).status).toBe(202);
+    expect(jobs[2]).not.toHaveProperty('changes');
+
+    // Too many paths to carry, or lists that are not lists: no changes, the tree is listed instead.
+    const many = Array.from({ length: MAX_PUSH_CHANGED_PATHS + 1 }, (_, i) => `f${i}.yaml`);
+    expect((await handler(delivery({ ...payload, commits: [{ ...second, added: many }] }))).status).toBe(202);
+    expect(jobs[3]).not.toHaveProperty('changes');
+    expect((await handler(delivery({ ...payload, commits: [{ ...second, added: 'x.yaml' }] }))).status).toBe(202);
+    expect(jobs[4]).not.toHaveProperty('changes');
   });
 
   it('a push without an installation (a plain repository webhook) has no installationId', async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** A file's new content; `null` deletes it; `{symlink}` makes a symbolic link to that target. */
-export type FileChange = string | Uint8Array | null | { readonly symlink: string };
+export type FileChange = string | Uint8Array | null | { readonly symlink: string } | { readonly executable: string };
 
 export interface CommitOptions {
   /** Default: the default branch. */
@@ -111,6 +111,9 @@ export class GitRepo {
       } else if (typeof change === 'object' && 'symlink' in change) {
         line(`M 120000 inline ${quote(p)}`);
         data(Buffer.from(change.symlink, 'utf8'));
+      } else if (typeof change === 'object' && 'executable' in change) {
+        line(`M 100755 inline ${quote(p)}`);
+        data(Buffer.from(change.executable, 'utf8'));
       } else {
         line(`M 100644 inline ${quote(p)}`);
         data(typeof change === 'string' ? Buffer.from(change, 'utf8') : Buffer.from(change));
