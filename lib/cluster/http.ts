@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -70,7 +71,7 @@ export class KubeHttp {
     const secure = this.server.protocol === 'https:';
     this.mod = secure ? https : http;
     const common = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
-    this.agent = secure ? new https.Agent({ ...opts.agentOptions, ...common }) : new http.Agent(common);
+    this.agent = secure ? new https.Agent({ ...withSecureContext(opts.agentOptions), ...common }) : new http.Agent(common);
     this.headers = opts.headers;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
@@ -146,10 +147,22 @@ export class KubeHttp {
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
       r.on('error', (e) => finish(() => reject(toNetworkError(e))));
-      if (payload) r.write(payload);
-      r.end();
+      // Headers and body in one write.
+      r.end(payload);
     });
   }
+}
+
+/**
+ * One TLS context (CA, client certificate and key, parsed once) for every socket of the agent.
+ * Without it Node builds a new context per connection, re-parsing the CA bundle each time: with
+ * eight sockets per cluster and ten clusters, that was a tenth of pushsync's CPU in a fan-out.
+ */
+function withSecureContext(options: https.AgentOptions): https.AgentOptions {
+  if (options.secureContext !== undefined) return options;
+  const { ca, cert, key, ...rest } = options;
+  if (ca === undefined && cert === undefined && key === undefined) return options;
+  return { ...rest, secureContext: tls.createSecureContext({ ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) }) };
 }
 
 function toNetworkError(e: unknown): NetworkError {

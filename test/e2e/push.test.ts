@@ -102,8 +102,19 @@ describe('push to GitHub → status checks → cluster', () => {
     expect(await inventory()).toEqual(before);
 
     commits.merge = await product.github.git.merge('main', 'drop-redis-svc');
+    product.counter.reset();
     await product.push('main', sha('fixed'), sha('merge'));
     expect(checks(product.github, sha('merge'))['pushsync/mycluster']).toMatch(/^success: .*1 pruned/);
+    // Warm: the changed file through the contents API (the tree rebuilt from the cached one and
+    // checked against the payload's tree SHA), no compare (the push says `fixed` is an ancestor),
+    // and the three statuses (vet, pending, result).
+    const calls = product.counter.calls.map((c) => `${c.method} ${c.path.replace(/[0-9a-f]{40}/g, '{sha}')}`);
+    expect(calls.sort()).toEqual([
+      'GET /repos/acme/policy/contents/namespaces%2Fonlineboutique%2Fkubernetes-manifests.yaml',
+      'POST /repos/acme/policy/statuses/{sha}',
+      'POST /repos/acme/policy/statuses/{sha}',
+      'POST /repos/acme/policy/statuses/{sha}',
+    ]);
     const after = await inventory();
     expect(after['svc/redis-cart']).toBeUndefined();
     const { ['svc/redis-cart']: _gone, ...rest } = before;

@@ -160,6 +160,7 @@ class StandIn implements GitHubServer {
   readonly checkRuns: CheckRunRecord[] = [];
   readonly violations: string[] = [];
   readonly issuedTokens: string[] = [];
+  readonly #resolved = new Map<string, string>();
   readonly #faults: Fault[] = [];
   readonly #installationTokens = new Map<string, { installationId: number; expires: number }>();
   readonly #options: GitHubServerOptions;
@@ -409,7 +410,15 @@ class StandIn implements GitHubServer {
   /** Resolve a SHA or ref name to an object of `type`, refusing anything git could read as an option. */
   async #resolve(name: string, type: 'tree' | 'commit'): Promise<string | undefined> {
     if (!/^[A-Za-z0-9._/-]+$/.test(name) || name.startsWith('-')) return undefined;
-    return (await this.git.tryGit(['rev-parse', '--verify', '--quiet', `${name}^{${type}}`]))?.trim() || undefined;
+    // A full SHA names the same object forever: one `git rev-parse` each, not one per request
+    // (the benchmarks run in this process, and a spawn per status write is CPU they measure).
+    const immutable = /^[0-9a-f]{40}$/.test(name);
+    const key = `${name}^{${type}}`;
+    const known = immutable ? this.#resolved.get(key) : undefined;
+    if (known !== undefined) return known;
+    const sha = (await this.git.tryGit(['rev-parse', '--verify', '--quiet', key]))?.trim() || undefined;
+    if (immutable && sha !== undefined) this.#resolved.set(key, sha);
+    return sha;
   }
 
   async #tree(name: string, recursive: boolean): Promise<Answer> {
