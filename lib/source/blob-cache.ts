@@ -87,9 +87,17 @@ export class BlobCache {
     return v;
   }
 
-  /** The cached tree of a commit (`key`: repo and commit), or the result of `fetch`. */
+  /**
+   * The cached tree of a commit (`key`: repo and commit), or the result of `fetch`. A truncated
+   * tree, or one over an eighth of the budget (a monorepo), is not kept: it would push out the
+   * blobs, and only a complete tree can start the next push's delta.
+   */
   async tree(key: string, fetch: () => Promise<RepoTree>): Promise<RepoTree> {
-    const v = await this.#through(`r:${key}`, fetch, treeBytes);
+    const size = (t: RepoTree): number => {
+      const bytes = treeBytes(t);
+      return t.truncated || bytes > this.#maxBytes / 8 ? Number.POSITIVE_INFINITY : bytes;
+    };
+    const v = await this.#through(`r:${key}`, fetch, size);
     if (v instanceof Uint8Array || !('entries' in v)) throw new Error(`blob cache: entry ${key} is not a tree`);
     return v;
   }

@@ -233,6 +233,19 @@ describe('readGitHubDir: API calls and the blob cache', () => {
     expect(cache.getBlob('huge')).toBeUndefined();
     expect(cache.stats()).toMatchObject({ entries: 2, bytes: 8, evictions: 1 });
   });
+
+  it('BlobCache keeps a commit\'s tree only when it is complete and small next to the budget', async () => {
+    const cache = new BlobCache({ maxBytes: 64 * 1024 });
+    const entry = (i: number) => ({ path: `f${i}.yaml`, mode: '100644', type: 'blob' as const, sha: 'a'.repeat(40) });
+    const small = { truncated: false, entries: [entry(1)] };
+    const big = { truncated: false, entries: Array.from({ length: 100 }, (_, i) => entry(i)) };
+    await cache.tree('r@1', async () => small);
+    await cache.tree('r@2', async () => big);
+    await cache.tree('r@3', async () => ({ ...small, truncated: true }));
+    expect(cache.getTree('r@1')).toEqual(small);
+    expect(cache.getTree('r@2')).toBeUndefined();
+    expect(cache.getTree('r@3')).toBeUndefined();
+  });
 });
 
 describe('readGitHubDir: truncated trees', () => {
