@@ -28,7 +28,9 @@ function toJsonOrSkip(v: unknown): Json | undefined {
       const withToJson = v as { toJSON?: unknown };
       if (typeof withToJson.toJSON === 'function') return toJson((withToJson.toJSON as () => unknown).call(v));
       if (Array.isArray(v)) return v.map((x) => toJsonOrSkip(x) ?? null);
-      const out: { [key: string]: Json } = {};
+      // No prototype: the keys are the repo author's (a ConfigMap may hold `__proto__`), and on a
+      // plain object assigning `__proto__` would set the prototype instead of adding the key.
+      const out = Object.create(null) as { [key: string]: Json };
       for (const [k, x] of Object.entries(v)) {
         const j = toJsonOrSkip(x);
         if (j !== undefined) out[k] = j;

@@ -29,3 +29,5 @@ export { formatVetErrors, formatHydrateErrors, formatErrorList, vetReport, hasBl
 export type { FormatOptions, VetReport } from './format.ts';
 export { hydrateFiles, hydrateFlat, cleanObject } from './hydrate-output.ts';
 export type { HydrateFormat, HydrateOptions, HydratedFile } from './hydrate-output.ts';
+export { parseDependsOn, formatDependencyRef } from './depends-on.ts';
+export type { DependencyRef, DependsOnParse } from './depends-on.ts';

@@ -14,6 +14,8 @@ export const ANN_ORIGINAL_HNC_MANAGED_BY = 'configsync.gke.io/original-hnc-manag
 export const ANN_DELETION = 'client.lifecycle.config.k8s.io/deletion';
 export const LABEL_DECLARED_VERSION = 'configsync.gke.io/declared-version';
 export const DEPTH_SUFFIX = '.tree.hnc.x-k8s.io/depth';
+/** Apply-order dependencies on other objects of the same apply (§6.6); see depends-on.ts. */
+export const ANN_DEPENDS_ON = 'config.kubernetes.io/depends-on';
 /** pushsync's own record of where an object was declared (kept on the cluster). */
 export const ANN_PUSHSYNC_SOURCE_PATH = 'pushsync.dev/source-path';
 

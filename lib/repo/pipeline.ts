@@ -22,7 +22,8 @@ import {
 import { buildTree, hierarchyConfigs, knv1039WrongTopDir, namespaceFromDirectory } from './hierarchy.ts';
 import { namespaceSelectors } from './namespace-selectors.ts';
 import { placeUnstructured } from './unstructured.ts';
-import { knv1029Duplicates, knv1056ManagedInUnmanagedNamespace, knv1070Threshold } from './rules/final.ts';
+import { knv1029Duplicates, knv1056ManagedInUnmanagedNamespace, knv1070Threshold, knv2009CyclicDependency, knv2009ExternalDependency } from './rules/final.ts';
+import { dependencyGraph } from './depends-on.ts';
 import { withMeta } from './clone.ts';
 import { dirOf, topDir } from './paths.ts';
 import { gkKey, groupOf, versionOf } from './gvk.ts';
@@ -146,10 +147,13 @@ function compilePrepared(p: Prepared, options: CompileOptions, stampObjects = tr
   }
 
   // Final phase.
+  const dependencies = dependencyGraph(placed);
   const final = [
     ...knv1029Duplicates(placed),
     ...knv1056ManagedInUnmanagedNamespace(placed),
     ...knv1070Threshold(placed.length, options.threshold),
+    ...knv2009ExternalDependency(dependencies, p.objects),
+    ...knv2009CyclicDependency(dependencies),
   ];
   if (final.length > 0) return fail(final);
 

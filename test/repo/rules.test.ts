@@ -12,7 +12,15 @@ import { readFixture } from '../helpers/repo-files.ts';
 
 const ROOT = join(import.meta.dirname, '../fixtures/rules');
 
-interface Outcome { codes: string[]; paths?: string[] }
+interface Outcome {
+  codes: string[];
+  paths?: string[];
+  /** pushsync only: cluster → codes, for the clusters that report errors (the others vet clean). */
+  byCluster?: Record<string, string[]>;
+  /** Set instead of `output` when the figures were read off the nomos source, not printed by nomos. */
+  derived?: string;
+  output?: string;
+}
 interface Case {
   code: string;
   sourceFormat: SourceFormat;
@@ -53,6 +61,17 @@ describe('KNV rules against their fixtures', () => {
       if (expected.paths && expected.paths.length > 0) {
         const ours = new Set(errors.flatMap((e) => [e.path, ...(e.paths ?? []), ...(e.objects ?? []).map((o) => o.source)]).filter(Boolean).map((p) => String(p).replace(/\/$/, '')));
         for (const p of expected.paths) expect(ours, `error path ${p}`).toContain(p.replace(/\/$/, ''));
+      }
+      // Only pushsync's own figures: nomos' per-cluster blocks repeat earlier clusters' errors.
+      const wantByCluster = c.bad.pushsync?.byCluster;
+      if (wantByCluster) {
+        const byCluster = Object.fromEntries(results.filter((r) => r.errors.length > 0).map((r) => [r.cluster, [...new Set(r.errors.map((e) => e.code))].sort()]));
+        expect(byCluster).toEqual(wantByCluster);
+      }
+    });
+    it(`${name}: every nomos figure was printed by nomos or says where it was derived from`, () => {
+      for (const side of [c.bad.nomos, c.good.nomos]) {
+        if (side) expect(side.output !== undefined || (side.derived ?? '').startsWith('derived from the nomos source')).toBe(true);
       }
     });
     if (existsSync(join(dir, 'good'))) {

@@ -9,9 +9,11 @@ import { CLUSTER_REGISTRY_API, CM_API, CM_GROUP, CS_GROUP, groupOf } from '../gv
 import { isMap } from '../parse.ts';
 import { isCrd } from '../scope.ts';
 import { dirOf, topDir, baseName } from '../paths.ts';
+import { dependsOnValue, formatDependencyRef, dependencyKey, isManagementDisabled, parseDependsOn } from '../depends-on.ts';
 import {
   ANN_CLUSTER_NAME_SELECTOR,
   ANN_CLUSTER_SELECTOR,
+  ANN_DEPENDS_ON,
   ANN_MANAGED,
   ANN_NAMESPACE_SELECTOR,
   USER_ANNOTATIONS,
@@ -81,13 +83,15 @@ export const knv1032IllegalInUnstructured: ObjectRule = (d, ctx) =>
     ? [objectError('KNV1032', `${d.obj.kind} objects are only valid in hierarchical repos (sourceFormat: hierarchy); remove it, or set --source-format=hierarchy`, d)]
     : [];
 
-const DEPRECATED: Record<string, string> = {
-  DaemonSet: 'apps', Deployment: 'apps', ReplicaSet: 'apps', StatefulSet: 'apps',
-  Ingress: 'networking.k8s.io', NetworkPolicy: 'networking.k8s.io', PodSecurityPolicy: 'policy',
-};
+// A Map, not an object literal: the kind is the repo's, and `constructor` or `__proto__` would
+// find Object.prototype's members in a plain object.
+const DEPRECATED: ReadonlyMap<string, string> = new Map([
+  ['DaemonSet', 'apps'], ['Deployment', 'apps'], ['ReplicaSet', 'apps'], ['StatefulSet', 'apps'],
+  ['Ingress', 'networking.k8s.io'], ['NetworkPolicy', 'networking.k8s.io'], ['PodSecurityPolicy', 'policy'],
+]);
 
 export const knv1050DeprecatedGroup: ObjectRule = (d) => {
-  const repl = DEPRECATED[d.obj.kind];
+  const repl = DEPRECATED.get(d.obj.kind);
   return groupOf(d.obj.apiVersion) === 'extensions' && repl !== undefined
     ? [objectError('KNV1050', `The config uses the deprecated group "extensions" for ${d.obj.kind}; use group "${repl}" (apiVersion ${repl}/v1)`, d)]
     : [];
@@ -273,6 +277,26 @@ export const knv1039ClusterRegistryObject: ObjectRule = (d, ctx) =>
     ? [objectError('KNV1039', `${d.obj.kind} objects MUST be declared in clusterregistry/`, d)]
     : [];
 
+/**
+ * A depends-on annotation that cli-utils could not read, or that names one object twice (its
+ * DuplicateDependencyError): Config Sync fails every sync with KNV2009 on it. Objects marked
+ * `managed: disabled` are never applied, so their annotation is never read.
+ */
+export const knv2009DependsOnSyntax: ObjectRule = (d) => {
+  const value = dependsOnValue(d);
+  if (value === undefined || isManagementDisabled(d)) return [];
+  const invalid = (why: string) => [objectError('KNV2009', `invalid ${JSON.stringify(ANN_DEPENDS_ON)} annotation: ${why}`, d)];
+  const parsed = parseDependsOn(value);
+  if (!parsed.ok) return invalid(parsed.error);
+  const seen = new Set<string>();
+  for (const ref of parsed.refs) {
+    const key = dependencyKey(ref);
+    if (seen.has(key)) return invalid(`duplicate dependency: ${formatDependencyRef(ref)} is listed more than once`);
+    seen.add(key);
+  }
+  return [];
+};
+
 export const OBJECT_RULES: readonly ObjectRule[] = [
   knv1054NonStringMetadata,
   knv1010IllegalAnnotation,
@@ -295,6 +319,7 @@ export const OBJECT_RULES: readonly ObjectRule[] = [
   knv1006ConfigSyncSchema,
   knv1004SelectorOnSelector,
   knv1039ClusterRegistryObject,
+  knv2009DependsOnSyntax,
 ];
 
 /** 1029 for ClusterSelectors with one name. */
