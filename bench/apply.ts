@@ -22,8 +22,8 @@ import { apply, connect } from '../lib/cluster/index.ts';
 import type { Connection, RequestStats } from '../lib/cluster/index.ts';
 import type { KubeObject } from '../lib/repo/index.ts';
 import { startControlPlane } from '../test/helpers/control-plane.ts';
+import { BOUTIQUE_MANIFESTS } from '../test/helpers/fixtures.ts';
 
-const BOUTIQUE = new URL('../../shared/fixtures/online-boutique/kubernetes-manifests-2020.yaml', import.meta.url);
 const CONFIGMAPS = Number(process.env.BENCH_CONFIGMAPS ?? 1000);
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -31,7 +31,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function boutiqueDocs(): KubeObject[] {
-  const text = readFileSync(BOUTIQUE, 'utf8');
+  const text = readFileSync(BOUTIQUE_MANIFESTS, 'utf8');
   return (loadAll(text) as (KubeObject | null)[]).filter((o): o is KubeObject => o !== null);
 }
 

@@ -12,6 +12,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
+  // The oldest Node pushsync runs on (package.json engines); newer ones, Lambda's 22 included, run it too.
   target: 'node20',
   sourcemap: true,
   // Dependencies stay in node_modules: the CLI runs from a checkout or an npm install.

@@ -6,5 +6,8 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
 npx eslint .
 npx tsc --noEmit
+# moto's server for the Secrets Manager endpoint tests (pip or Debian's package when missing), before
+# the long build so that a machine without it hears so at once.
+PUSHSYNC_MOTO_SERVER="$(bash scripts/ensure-moto.sh | tail -n 1)"; export PUSHSYNC_MOTO_SERVER
 KUBEBUILDER_ASSETS="$(bash scripts/ensure-apiserver.sh | tail -n 1)"; export KUBEBUILDER_ASSETS # real kube-apiserver/etcd/kubectl (built once per machine)
 npx vitest run "$@"

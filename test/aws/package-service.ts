@@ -11,7 +11,8 @@ import path from 'node:path';
 import { readZip, type ZipEntry } from './zip.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
-const LINKED = ['package.json', 'tsconfig.json', 'functions', 'lib', 'node_modules'];
+// scripts/: the local Framework plugin serverless.yml loads.
+const LINKED = ['package.json', 'tsconfig.json', 'functions', 'lib', 'node_modules', 'scripts'];
 
 /** Loaded into every Node process: a connection attempt is recorded, then fails at once. */
 const NO_NETWORK = `'use strict';

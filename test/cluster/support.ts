@@ -7,11 +7,10 @@ import { loadAll } from 'js-yaml';
 import type { KubeObject } from '../../lib/repo/index.ts';
 import { connect } from '../../lib/cluster/index.ts';
 import type { Connection } from '../../lib/cluster/index.ts';
-import type { HttpResponse } from '../../lib/cluster/http.ts';
+import type { KubeResponse } from '../../lib/cluster/http.ts';
 import { startControlPlane } from '../helpers/control-plane.ts';
+import { BOUTIQUE_MANIFESTS } from '../helpers/fixtures.ts';
 import type { ControlPlane } from '../helpers/control-plane.ts';
-
-export const BOUTIQUE = '/work/shared/fixtures/online-boutique/kubernetes-manifests-2020.yaml';
 
 export interface Harness {
   readonly cp: ControlPlane;
@@ -39,7 +38,7 @@ export function readYaml(path: string): KubeObject[] {
 
 /** Online Boutique (2020) in namespace `ns`, with the Namespace itself and source paths. */
 export function boutique(ns: string): KubeObject[] {
-  const objs = readYaml(BOUTIQUE).map((o) => ({
+  const objs = readYaml(BOUTIQUE_MANIFESTS).map((o) => ({
     ...o,
     metadata: {
       ...o.metadata,
@@ -75,7 +74,7 @@ export function pathOf(o: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>):
   return `${base}/namespaces/${o.metadata.namespace}/${res}/${o.metadata.name}`;
 }
 
-export async function raw(conn: Connection, method: 'GET' | 'PATCH' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, contentType?: string): Promise<HttpResponse> {
+export async function raw(conn: Connection, method: 'GET' | 'PATCH' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, contentType?: string): Promise<KubeResponse> {
   return conn.http.request({ method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
 }
 

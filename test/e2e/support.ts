@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../../lib/log.ts';
 import { wireLocal } from '../../lib/local/index.ts';
 import { FileSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../../lib/registry/index.ts';
 import type { SyncDeps } from '../../lib/sync/index.ts';
+import { BOUTIQUE_MANIFESTS } from '../helpers/fixtures.ts';
 import { startGitHubServer, buildPushPayload, webhookDelivery, type GitHubServer } from '../helpers/github-server.ts';
 
 export const SECRET = 'e2e-webhook-secret-0123456789';
@@ -22,7 +23,7 @@ export const REPO = 'policy';
 
 export const REPO_YAML = 'apiVersion: configmanagement.gke.io/v1\nkind: Repo\nmetadata:\n  name: repo\nspec:\n  version: "1.0.0"\n';
 export const NAMESPACE_YAML = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: onlineboutique\n  labels:\n    istio-injection: enabled\n';
-export const MANIFESTS = readFileSync(join(import.meta.dirname, '../../../shared/fixtures/online-boutique/kubernetes-manifests-2020.yaml'), 'utf8');
+export const MANIFESTS = readFileSync(BOUTIQUE_MANIFESTS, 'utf8');
 
 export interface Product {
   readonly github: GitHubServer;
