@@ -10,11 +10,17 @@ import { createInProcessInvoker, type FunctionName, type Invoker } from '../fano
 import { createLogger } from '../log.ts';
 import { githubFromStore, handlersFor, type SyncDeps } from '../sync/index.ts';
 import { lambdaInvokerFromConfig, readFunctionConfig, storeFromConfig, type Env } from './env.ts';
+import { isLambdaContext } from './invocation.ts';
 
 export interface SyncEnvDeps {
   readonly deps: SyncDeps;
   /** Resolves when every job this invocation started in-process is done (at once with Lambda fan-out). */
   settle(): Promise<void>;
+  /**
+   * The invocation's own cut-off (epoch ms, from Lambda's context): jobs run in-process get no
+   * later deadline, since they die with the function that runs them.
+   */
+  setHostDeadline(deadline: number | undefined): void;
 }
 
 /** What each function invokes (so its function-name variables are required). */
@@ -28,14 +34,21 @@ export function syncDepsFromEnv(fn: 'sync' | 'apply' | 'resync', env: Env = proc
   const common = { store, logger, github, ...(config.targetUrl ? { targetUrl: config.targetUrl } : {}) };
   if (config.invoker.kind === 'lambda') {
     const invoker: Invoker = lambdaInvokerFromConfig(config.invoker, logger);
-    return { deps: { ...common, invoker }, settle: () => Promise.resolve() };
+    return { deps: { ...common, invoker }, settle: () => Promise.resolve(), setHostDeadline: () => undefined };
   }
-  const local = createInProcessInvoker({ logger });
+  let hostDeadline: number | undefined;
+  const local = createInProcessInvoker({ logger, hostDeadline: () => hostDeadline });
   const deps: SyncDeps = { ...common, invoker: local };
   const handlers = handlersFor(deps);
   local.register('sync', handlers.sync);
   local.register('apply', handlers.apply);
-  return { deps, settle: () => local.idle() };
+  return {
+    deps,
+    settle: () => local.idle(),
+    setHostDeadline: (deadline) => {
+      hostDeadline = deadline;
+    },
+  };
 }
 
 /**
@@ -47,9 +60,12 @@ export function functionFromEnv<A extends unknown[], R>(
   create: (deps: SyncDeps) => (...args: A) => Promise<R>,
   env: Env = process.env,
 ): (...args: A) => Promise<R> {
-  const { deps, settle } = syncDepsFromEnv(fn, env);
+  const { deps, settle, setHostDeadline } = syncDepsFromEnv(fn, env);
   const run = create(deps);
   return async (...args) => {
+    // Lambda passes its context after the event; the jobs this invocation runs in-process must end before it does.
+    const lambda = args.find(isLambdaContext);
+    setHostDeadline(lambda === undefined ? undefined : Date.now() + lambda.getRemainingTimeInMillis());
     try {
       return await run(...args);
     } finally {

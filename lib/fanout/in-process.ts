@@ -2,8 +2,10 @@
  * The in-process Invoker: the embedded mode and the tests. It behaves like Lambda's async
  * invocation where that matters: invoke() returns once the work is queued, the payload is a
  * JSON copy, a handler that throws is retried twice with backoff, and what still fails is
- * logged and handed to `onDeadLetter`. Concurrency is bounded; a retry waiting for its backoff
- * does not hold a slot.
+ * logged and handed to `onDeadLetter`. An error marked `retryable: false` goes to the dead
+ * letters at once: its thrower already knows another attempt fails the same way. Concurrency is
+ * bounded; a retry waiting for its backoff does not hold a slot. Each attempt gets a deadline,
+ * `jobTimeoutMs` after it starts (Lambda's function timeout, here).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
@@ -21,6 +23,13 @@ export interface InProcessOptions {
   readonly logger?: Logger;
   /** Called with an invocation that failed every attempt (Lambda's dead-letter queue). */
   readonly onDeadLetter?: (failure: DeadLetter) => void;
+  /** Time an attempt is given, as its context's deadline (default 10 min). Not enforced: jobs stop themselves. */
+  readonly jobTimeoutMs?: number;
+  /**
+   * The cut-off of the process the jobs run in, if it has one (a Lambda function running its
+   * apply jobs in-process): an attempt's deadline is never later than it.
+   */
+  readonly hostDeadline?: () => number | undefined;
 }
 
 export interface DeadLetter {
@@ -55,17 +64,24 @@ export interface InProcessStats {
 export const IN_PROCESS_DEFAULTS = {
   concurrency: 4,
   retryDelaysMs: [1_000, 2_000] as readonly number[],
+  jobTimeoutMs: 10 * 60_000,
 } as const;
 
 interface Task {
-  readonly context: InvocationContext;
+  readonly context: Omit<InvocationContext, 'deadline'>;
   readonly payload: JsonValue;
 }
+
+/** Marked by its thrower as not worth another attempt (SyncError, GitHubError, ClusterError, …). */
+const markedPermanent = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false;
 
 export function createInProcessInvoker(options: InProcessOptions = {}): InProcessInvoker {
   const concurrency = options.concurrency ?? IN_PROCESS_DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const retryDelays = options.retryDelaysMs ?? IN_PROCESS_DEFAULTS.retryDelaysMs;
+  const jobTimeoutMs = options.jobTimeoutMs ?? IN_PROCESS_DEFAULTS.jobTimeoutMs;
+  if (!(jobTimeoutMs > 0)) throw new RangeError(`jobTimeoutMs must be positive, got ${jobTimeoutMs}`);
   const log = options.logger ?? silentLogger;
   const handlers = new Map<FunctionName, FunctionHandler>(Object.entries(options.handlers ?? {}) as [FunctionName, FunctionHandler][]);
 
@@ -102,13 +118,15 @@ export function createInProcessInvoker(options: InProcessOptions = {}): InProces
     const taskLog = log.child({ function: context.functionName, invocationId: context.invocationId, attempt: context.attempt });
     try {
       if (handler === undefined) throw new FanoutError(FanoutCodes.unknownFunction, `no handler registered for "${context.functionName}"`);
-      await handler(task.payload, context);
+      const host = options.hostDeadline?.();
+      const own = Date.now() + jobTimeoutMs;
+      await handler(task.payload, { ...context, deadline: host === undefined ? own : Math.min(own, host) });
       counts.succeeded++;
     } catch (error) {
-      const delay = retryDelays[context.attempt];
+      const delay = markedPermanent(error) ? undefined : retryDelays[context.attempt];
       if (delay === undefined) {
         counts.deadLettered++;
-        taskLog.error('invocation failed; no retries left', { error, attempts: context.attempt + 1 });
+        taskLog.error(markedPermanent(error) ? 'invocation failed; not retryable' : 'invocation failed; no retries left', { error, attempts: context.attempt + 1 });
         const failure: DeadLetter = {
           functionName: context.functionName,
           invocationId: context.invocationId,

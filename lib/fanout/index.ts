@@ -2,7 +2,7 @@
  * Public surface of the fan-out.
  *
  *   Invoker.invoke('sync' | 'apply', payload)   → resolves once queued (fire-and-forget)
- *   createInProcessInvoker({handlers, concurrency, retryDelaysMs})  → InProcessInvoker (+ idle())
+ *   createInProcessInvoker({handlers, concurrency, retryDelaysMs, jobTimeoutMs, hostDeadline})  → InProcessInvoker (+ idle())
  *   checkPayload(payload)                       → the JSON copy, or FanoutError (secrets, size)
  */
 export type { Invoker, FunctionName, FunctionHandler, InvocationContext, JsonValue, FanoutCode } from './types.ts';

@@ -22,13 +22,18 @@ export interface InvocationContext {
   readonly invocationId: string;
   /** 0 for the first run, 1 and 2 for the retries. */
   readonly attempt: number;
+  /**
+   * When the invocation will be cut off (epoch ms): Lambda's timeout, or the in-process job
+   * timeout. A job must stop and report before it, or it dies holding its cluster's Lease.
+   */
+  readonly deadline: number;
 }
 
 /**
- * Throw to have the invocation retried (a transient failure); return normally for anything
- * retrying cannot fix, after reporting it.
+ * Throw to have the invocation retried (a transient failure); return normally — with the
+ * job's outcome, for logs and tests — for anything retrying cannot fix, after reporting it.
  */
-export type FunctionHandler = (payload: JsonValue, context: InvocationContext) => Promise<void>;
+export type FunctionHandler = (payload: JsonValue, context: InvocationContext) => Promise<unknown>;
 
 export const FanoutCodes = {
   secretInPayload: 'FANOUT_SECRET_IN_PAYLOAD',

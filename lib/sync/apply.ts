@@ -1,19 +1,39 @@
 /**
  * The apply job (one per cluster per commit): hydrate the commit for this cluster, make the
  * cluster match it (or plan, for a branch no cluster follows), and report `pushsync/<cluster>`.
- * A transient failure is reported as `error` and thrown, so Lambda (or the in-process fan-out)
- * retries; a permanent one ends in `failure`. Old commits end as "superseded".
+ *
+ * It returns an outcome and never throws: every path — including a thrown error, a bug and the
+ * deadline — ends with `pushsync/<cluster>` final (status, and with an App the check run sync
+ * started). Whether the invocation is retried is the handler's decision (handlers.ts): only a
+ * `retry` outcome is. The cluster connection is closed on every path.
  */
-import { apply, connect, plan, type ApplyResult } from '../cluster/index.ts';
-import { isAncestor, postStatus, reportCluster, type CommitRef } from '../github/index.ts';
-import { getCluster } from '../registry/index.ts';
+import { Codes, apply, connect, plan, type Connection, type RunStatus } from '../cluster/index.ts';
+import { concludeContext, isAncestor, reportCluster, type CommitRef, type ContextConclusion } from '../github/index.ts';
+import type { ApplyJob } from '../jobs.ts';
+import { credentialPolicy, getCluster } from '../registry/index.ts';
 import { compile } from '../repo/index.ts';
 import { readGitHubDir } from '../source/index.ts';
-import type { SyncDeps } from './deps.ts';
-import { SyncError, isRetryable, messageOf } from './errors.ts';
-import type { ApplyJob } from './jobs.ts';
+import type { GitHubSession, SyncDeps } from './deps.ts';
+import { messageOf } from './errors.ts';
+import { concluding, deadlineReached, fromThrown, isPastDeadline, type JobOptions, type Unfinished } from './outcome.ts';
 
-export type ApplyOutcome = ApplyResult['status'] | 'planned' | 'invalid' | 'unregistered';
+type Counts = Readonly<Record<string, number>>;
+
+export type ApplyOutcome =
+  /** The cluster matches the commit. `reported` is false for a quiet resync that changed nothing. */
+  | { readonly kind: 'applied'; readonly counts: Counts; readonly reported: boolean }
+  /** The run finished with objects that failed (reported `failure` with what failed). */
+  | { readonly kind: 'partial'; readonly counts: Counts }
+  /** The cluster already has a newer commit: nothing done. */
+  | { readonly kind: 'superseded'; readonly by: string }
+  | { readonly kind: 'planned'; readonly counts: Counts }
+  /** The commit does not validate for this cluster: nothing applied. */
+  | { readonly kind: 'invalid'; readonly errors: number }
+  /** The cluster was removed after the push. */
+  | { readonly kind: 'unregistered' }
+  /** A plan job for a cluster whose registration turns plans off. */
+  | { readonly kind: 'plans-off' }
+  | Unfinished;
 
 type Oracle = (ancestor: string, descendant: string) => Promise<boolean>;
 
@@ -36,20 +56,43 @@ export function knowing(job: Pick<ApplyJob, 'sha' | 'ancestor'>, oracle: Oracle)
   };
 }
 
-export async function runApply(job: ApplyJob, deps: SyncDeps): Promise<ApplyOutcome> {
+export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOptions = {}): Promise<ApplyOutcome> {
   const log = deps.logger.child({ deliveryId: job.deliveryId, repo: `${job.owner}/${job.name}`, commit: job.sha, cluster: job.cluster });
-  const { octokit, checkRuns } = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
   const commit: CommitRef = { owner: job.owner, repo: job.name, sha: job.sha };
-  const target = deps.targetUrl ? { targetUrl: deps.targetUrl } : {};
-  const fail = async (description: string) => postStatus(octokit, { ...commit, name: job.cluster, state: 'failure', description, ...target });
+  const reportOptions = (session: GitHubSession) => ({
+    checkRuns: session.checkRuns,
+    ...(deps.targetUrl ? { targetUrl: deps.targetUrl } : {}),
+    ...(job.checkRunId !== undefined ? { checkRunId: job.checkRunId } : {}),
+  });
+  let session: GitHubSession | undefined;
+  let conn: Connection | undefined;
+  /** Every path but a full report ends here: the status and the check run, both final. */
+  const conclude = async (c: Omit<ContextConclusion, 'name'>): Promise<void> => {
+    if (session === undefined) return;
+    await concludeContext(session.octokit, commit, { name: job.cluster, ...c }, reportOptions(session));
+  };
+  const unfinished = async (o: Unfinished, prefix = ''): Promise<ApplyOutcome> => {
+    log.error(o.kind === 'retry' ? 'transient failure: will be retried' : o.kind === 'error' ? 'internal error: not retried' : 'failed', { code: o.code, error: o.message });
+    // The status says what happened now; a later successful retry overwrites it.
+    await conclude(concluding(job.cluster, o, prefix)).catch((err: unknown) => log.error('could not report the failure on GitHub', { error: messageOf(err) }));
+    return o;
+  };
 
-  const reg = await getCluster(deps.store, job.cluster);
-  if (!reg) {
-    log.warn('cluster is no longer registered');
-    await fail(`cluster ${job.cluster} is not registered (removed after the push?)`);
-    return 'unregistered';
-  }
   try {
+    session = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
+    const { octokit } = session;
+    const reg = await getCluster(deps.store, job.cluster);
+    if (!reg) {
+      log.warn('cluster is no longer registered');
+      await conclude({ state: 'failure', description: `cluster ${job.cluster} is not registered (removed after the push?)` });
+      return { kind: 'unregistered' };
+    }
+    // Sync leaves such clusters out; this catches a registration changed since the push.
+    if (job.mode === 'plan' && reg.plans === false) {
+      log.info('plans are off for this cluster: not planned');
+      await conclude({ state: 'success', description: 'not planned: plans are turned off for this cluster', conclusion: 'skipped' });
+      return { kind: 'plans-off' };
+    }
     const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
       owner: job.owner, repo: job.name, commit: job.sha, dir: reg.dir, sourceFormat: reg.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
@@ -59,40 +102,62 @@ export async function runApply(job: ApplyJob, deps: SyncDeps): Promise<ApplyOutc
     if (compiled.errors.length > 0) {
       const first = compiled.errors[0];
       log.warn('commit does not validate for this cluster', { errors: compiled.errors.length });
-      await fail(`not applied: ${compiled.errors.length} validation error(s) for this cluster, e.g. ${first?.code} ${first?.path ?? ''}`);
-      return 'invalid';
+      await conclude({ state: 'failure', description: `not applied: ${compiled.errors.length} validation error(s) for this cluster, e.g. ${first?.code} ${first?.path ?? ''}` });
+      return { kind: 'invalid', errors: compiled.errors.length };
     }
+    // Nothing is started that the function's time cannot see through to a report.
+    if (isPastDeadline(options)) return await unfinished(deadlineReached(`no time left to ${job.mode} before the function's timeout`));
     const objects = compiled.objects.map((d) => d.obj);
-    const conn = await connect(reg.kubeconfig, reg.context ? { context: reg.context } : {});
-    const reportOptions = { checkRuns, ...target, ...(job.checkRunId !== undefined ? { checkRunId: job.checkRunId } : {}) };
+    conn = await connect(reg.kubeconfig, { ...(reg.context ? { context: reg.context } : {}), cluster: reg.name, policy: credentialPolicy(reg) });
+    const bounds = { ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), ...(options.signal ? { signal: options.signal } : {}) };
 
     if (job.mode === 'plan') {
-      const r = await plan(conn, objects);
-      if (r.error?.retryable) throw new SyncError(r.error.code, r.error.message, true);
-      await reportCluster(octokit, commit, { cluster: job.cluster, mode: 'plan', ...r }, reportOptions);
-      log.info('planned', { counts: r.counts });
-      return 'planned';
+      const r = await plan(conn, objects, bounds);
+      if (r.error?.retryable || isPastDeadline(options)) return await unfinished(stopped(r.error, options));
+      await reportCluster(octokit, commit, { cluster: job.cluster, mode: 'plan', ...r }, reportOptions(session));
+      log.info('planned', { counts: r.counts, ...(r.error ? { error: r.error.message } : {}) });
+      // A plan refused as a whole (the safety rule, a cycle) was reported as such: a failure.
+      return r.error ? { kind: 'failed', code: r.error.code, message: r.error.message } : { kind: 'planned', counts: r.counts };
     }
 
     const r = await apply(conn, objects, {
       commit: job.sha,
       isAncestor: knowing(job, (ancestor, descendant) => isAncestor(octokit, { owner: job.owner, repo: job.name, ancestor, descendant })),
+      ...bounds,
     });
     log.info('applied', { status: r.status, counts: r.counts, durationMs: Math.round(r.durationMs) });
-    if (r.status === 'failed' && r.error?.retryable) throw new SyncError(r.error.code, r.error.message, true);
+    if (r.status === 'failed' && (r.error?.retryable || isPastDeadline(options))) return await unfinished(stopped(r.error, options));
     const changed = r.counts.created + r.counts.configured + r.counts.pruned + r.counts.failed > 0;
-    if (!(job.quiet && r.status === 'applied' && !changed)) {
-      await reportCluster(octokit, commit, { cluster: job.cluster, mode: 'apply', ...r }, reportOptions);
-    }
-    return r.status;
+    const reported = !(job.quiet && r.status === 'applied' && !changed);
+    if (reported) await reportCluster(octokit, commit, { cluster: job.cluster, mode: 'apply', ...r }, reportOptions(session));
+    return outcomeOf(r.status, r, reported);
   } catch (e) {
-    const retryable = isRetryable(e);
-    log.error(retryable ? 'transient failure: will be retried' : 'failed', { error: messageOf(e) });
-    // The status says what happened now; a later successful retry overwrites it.
-    await postStatus(octokit, { ...commit, name: job.cluster, state: retryable ? 'error' : 'failure', description: `${retryable ? 'will retry: ' : ''}${messageOf(e)}`, ...target }).catch((err: unknown) =>
-      log.error('could not report the failure on GitHub', { error: messageOf(err) }),
-    );
-    if (retryable) throw e;
-    return 'failed';
+    return await unfinished(fromThrown(e));
+  } finally {
+    // Each connection holds a keep-alive agent: a warm Lambda or `serve` would collect them.
+    conn?.close();
+  }
+}
+
+/** Why a run stopped short and will be retried: the deadline, or the engine's own retryable error. */
+function stopped(error: { readonly code: string; readonly message: string } | undefined, options: JobOptions): Unfinished {
+  if (error?.code === Codes.deadline || isPastDeadline(options)) return deadlineReached(error?.message ?? 'stopped before the function\'s timeout');
+  return { kind: 'retry', code: error?.code ?? 'SYNC_TRANSIENT', message: error?.message ?? 'the run stopped short' };
+}
+
+function outcomeOf(status: RunStatus, r: { readonly counts: Counts; readonly supersededBy?: string; readonly error?: { readonly code: string; readonly message: string } }, reported: boolean): ApplyOutcome {
+  switch (status) {
+    case 'applied':
+      return { kind: 'applied', counts: r.counts, reported };
+    case 'partial':
+      return { kind: 'partial', counts: r.counts };
+    case 'superseded':
+      return { kind: 'superseded', by: r.supersededBy ?? '' };
+    case 'failed':
+      return { kind: 'failed', code: r.error?.code ?? 'SYNC_FAILED', message: r.error?.message ?? 'the apply failed' };
+    default: {
+      const never: never = status;
+      throw new Error(`unknown run status ${String(never)}`);
+    }
   }
 }

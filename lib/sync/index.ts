@@ -1,20 +1,26 @@
 /**
  * The jobs the functions run (design.md "Data flow"):
  *
- *   runSync(pushJob, deps)     → vet, `pushsync/vet`, pending + one apply job per cluster
- *   runApply(applyJob, deps)   → hydrate, apply or plan, `pushsync/<cluster>`
- *   runResync(deps, {runId})   → one quiet apply job per registered cluster, at its branch head
- *   registerHandlers(invoker)  → wires sync/apply into an in-process fan-out
+ *   runSync(pushJob, deps)              → SyncOutcome: vet, `pushsync/vet`, pending + one apply job per cluster
+ *   runApply(applyJob, deps, {deadline, signal}) → ApplyOutcome: hydrate, apply or plan, `pushsync/<cluster>`
+ *   runResync(deps, {runId})            → one quiet apply job per registered cluster, at its branch head
+ *   handlersFor(deps)                   → the sync/apply handlers: parse, run, throw only for a `retry` outcome
+ *
+ * The job payloads (PushJob, ApplyJob, parse*, toPayload) live in lib/jobs.ts, which the webhook
+ * imports without this engine; they are re-exported here for the engine's callers.
  */
 export { runSync } from './sync.ts';
 export type { SyncOutcome } from './sync.ts';
 export { runApply } from './apply.ts';
 export type { ApplyOutcome } from './apply.ts';
+export type { JobOptions, Retry, Failed, Bug, Unfinished } from './outcome.ts';
 export { runResync } from './resync.ts';
 export type { ResyncOptions } from './resync.ts';
 export { githubFromStore } from './deps.ts';
 export type { SyncDeps, GitHubSession, GitHubFactoryOptions } from './deps.ts';
-export { parseApplyJob, parsePushJob, toPayload } from './jobs.ts';
-export type { ApplyJob, PushJob } from './jobs.ts';
-export { SyncError, isRetryable } from './errors.ts';
-export { handlersFor } from './handlers.ts';
+export { fromPush, parseApplyJob, parsePushJob, toPayload, JobPayloadError, BAD_PAYLOAD } from '../jobs.ts';
+export type { ApplyJob, PushJob } from '../jobs.ts';
+export { SyncError, isRetryable, classify, DEADLINE, INTERNAL_ERROR } from './errors.ts';
+export type { Classified, FailureKind } from './errors.ts';
+export { handlersFor, REPORT_MARGIN_MS, ABORT_GRACE_MS } from './handlers.ts';
+export type { HandlerOutcome, JobHandler, Rejected } from './handlers.ts';

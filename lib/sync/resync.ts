@@ -7,7 +7,7 @@ import { getBranchHead } from '../github/index.ts';
 import { listClusters } from '../registry/index.ts';
 import type { SyncDeps } from './deps.ts';
 import { messageOf } from './errors.ts';
-import { toPayload, type ApplyJob } from './jobs.ts';
+import { toPayload, type ApplyJob } from '../jobs.ts';
 
 export interface ResyncOptions {
   /** For the delivery id on every log line and API call. */

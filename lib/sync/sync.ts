@@ -2,86 +2,141 @@
  * The sync job (one per push): read the policy dir at the pushed commit, vet it for every
  * cluster that cares, report `pushsync/vet`, then hand one apply (or plan) job per cluster to
  * the fan-out. A commit that fails validation applies nothing anywhere.
+ *
+ * It returns an outcome and never throws. Every context it writes ends final unless its apply
+ * job was handed over (that job then owns it): on a failure `pushsync/vet` turns red (or
+ * `error` "will retry" for an outage, retried by the handler), and so does every cluster
+ * context it had set pending whose job was never dispatched.
  */
-import { reportPending, reportVet, postStatus, type CommitRef } from '../github/index.ts';
+import { concludeContext, reportPending, reportVet, type CommitRef } from '../github/index.ts';
+import { fromPush, toPayload, type ApplyJob, type PushJob } from '../jobs.ts';
 import { clustersFollowing, clustersFollowingRepo, type ClusterSummary } from '../registry/index.ts';
 import { readGitHubDir } from '../source/index.ts';
 import { vetEach, type VetError, type SourceFormat } from '../repo/index.ts';
-import type { SyncDeps } from './deps.ts';
-import { fromPush, toPayload, type ApplyJob, type PushJob } from './jobs.ts';
+import type { GitHubSession, SyncDeps } from './deps.ts';
+import { messageOf } from './errors.ts';
+import { concluding, fromThrown, type Unfinished } from './outcome.ts';
 
 export type SyncOutcome =
-  | { readonly status: 'ignored'; readonly reason: string }
-  | { readonly status: 'invalid'; readonly errors: number }
-  | { readonly status: 'dispatched'; readonly mode: 'apply' | 'plan'; readonly clusters: readonly string[] };
+  | { readonly kind: 'ignored'; readonly reason: string }
+  /** The commit fails validation: `pushsync/vet` and every target's context are `failure`. */
+  | { readonly kind: 'invalid'; readonly errors: number }
+  /** `plansOff`: clusters left out of a plan because their registration turns plans off. */
+  | { readonly kind: 'dispatched'; readonly mode: 'apply' | 'plan'; readonly clusters: readonly string[]; readonly plansOff: readonly string[] }
+  | Unfinished;
 
 const short = (sha: string) => sha.slice(0, 7);
 
+/** A registration that turns plans off (absent, as in every older registration, means on). */
+const plansOff = (c: ClusterSummary): boolean => c.plans === false;
+
 export async function runSync(job: PushJob, deps: SyncDeps): Promise<SyncOutcome> {
   const log = deps.logger.child({ deliveryId: job.deliveryId, repo: job.repo, commit: job.after });
-  const repoClusters = await clustersFollowingRepo(deps.store, job.repo);
-  if (repoClusters.length === 0) {
-    log.info('no registered cluster follows this repository: nothing to do');
-    return { status: 'ignored', reason: 'no cluster follows this repository' };
-  }
-  // A push to a followed branch is applied; a push to any other branch (a pull request's) is
-  // planned against the clusters that follow the default branch, for review before merge.
-  const following = await clustersFollowing(deps.store, job.repo, job.branch);
-  const mode: 'apply' | 'plan' = following.length > 0 ? 'apply' : 'plan';
-  const targets = following.length > 0 ? following : job.branch === job.defaultBranch ? [] : await clustersFollowing(deps.store, job.repo, job.defaultBranch);
-
-  const { octokit, checkRuns } = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
   const commit: CommitRef = { owner: job.owner, repo: job.name, sha: job.after };
-  const reportOptions = { checkRuns, ...(deps.targetUrl ? { targetUrl: deps.targetUrl } : {}) };
+  const target = deps.targetUrl ? { targetUrl: deps.targetUrl } : {};
+  let session: GitHubSession | undefined;
+  let vetReported = false;
+  /** Cluster contexts set pending whose apply job is not (yet) handed over: this job still owns them. */
+  const owned = new Map<string, number | undefined>();
 
-  // Vet every policy dir the repo's clusters read (usually one), for the clusters that read it.
-  const sources = groupBySource(targets.length > 0 ? targets : repoClusters);
-  const known = fromPush(job);
-  const errors: VetError[] = [];
-  let objects = 0;
-  let clusters = 0; // registered clusters vetted (nomos' placeholder passes are not counted)
-  for (const source of sources) {
-    const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
-      owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
-      ...(deps.blobCache ? { cache: deps.blobCache } : {}),
-      ...(known.delta ? { delta: known.delta } : {}),
-    });
-    errors.push(...readErrors.map((e) => inDir(e, source.dir)));
-    if (readErrors.length > 0) continue;
-    clusters += source.clusters.length;
-    vetEach(snapshot.files, { sourceFormat: source.sourceFormat, extraClusters: source.clusters, stamp: false }, (r) => {
-      objects = Math.max(objects, r.objects.length);
-      errors.push(...r.errors.map((e) => inDir(e, source.dir)));
-    });
-  }
-  const unique = dedupe(errors);
-  await reportVet(octokit, commit, { errors: unique, objects, clusters, policyDir: '' }, reportOptions);
-  log.info('vetted', { errors: unique.length, objects, clusters });
-
-  if (unique.length > 0) {
-    for (const c of targets) {
-      await postStatus(octokit, { ...commit, name: c.name, state: 'failure', description: `not ${mode === 'apply' ? 'applied' : 'planned'}: the commit fails validation (see pushsync/vet)`, ...(deps.targetUrl ? { targetUrl: deps.targetUrl } : {}) });
+  try {
+    const repoClusters = await clustersFollowingRepo(deps.store, job.repo);
+    if (repoClusters.length === 0) {
+      log.info('no registered cluster follows this repository: nothing to do');
+      return { kind: 'ignored', reason: 'no cluster follows this repository' };
     }
-    return { status: 'invalid', errors: unique.length };
-  }
-  if (targets.length === 0) return { status: 'ignored', reason: `no cluster follows ${job.branch} or the default branch` };
+    // A push to a followed branch is applied; a push to any other branch (a pull request's) is
+    // planned against the clusters that follow the default branch, for review before merge.
+    const following = await clustersFollowing(deps.store, job.repo, job.branch);
+    const mode: 'apply' | 'plan' = following.length > 0 ? 'apply' : 'plan';
+    const candidates = following.length > 0 ? following : job.branch === job.defaultBranch ? [] : await clustersFollowing(deps.store, job.repo, job.defaultBranch);
+    // A cluster may refuse plans (its credentials must not answer questions about a branch).
+    const skipped = mode === 'plan' ? candidates.filter(plansOff) : [];
+    const targets = mode === 'plan' ? candidates.filter((c) => !plansOff(c)) : candidates;
 
-  // Every pending status first, in parallel, then the fan-out: no cluster waits for another's
-  // status write before its apply starts.
-  const started = await Promise.all(
-    targets.map(async (c) => ({ c, checkRunId: await reportPending(octokit, commit, c.name, mode === 'apply' ? `applying ${short(job.after)}…` : `planning ${short(job.after)}…`, reportOptions) })),
-  );
-  for (const { c, checkRunId } of started) {
-    const applyJob: ApplyJob = {
-      deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.after, cluster: c.name, mode,
-      ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),
-      ...(checkRunId !== undefined ? { checkRunId } : {}),
-      ...known,
-    };
-    await deps.invoker.invoke('apply', toPayload(applyJob));
+    session = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
+    const { octokit } = session;
+    const reportOptions = { checkRuns: session.checkRuns, ...target };
+
+    // Vet every policy dir the repo's clusters read (usually one), for the clusters that read it.
+    const sources = groupBySource(targets.length > 0 ? targets : repoClusters);
+    const known = fromPush(job);
+    const errors: VetError[] = [];
+    let objects = 0;
+    let clusters = 0; // registered clusters vetted (nomos' placeholder passes are not counted)
+    for (const source of sources) {
+      const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
+        owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
+        ...(deps.blobCache ? { cache: deps.blobCache } : {}),
+        ...(known.delta ? { delta: known.delta } : {}),
+      });
+      errors.push(...readErrors.map((e) => inDir(e, source.dir)));
+      if (readErrors.length > 0) continue;
+      clusters += source.clusters.length;
+      vetEach(snapshot.files, { sourceFormat: source.sourceFormat, extraClusters: source.clusters, stamp: false }, (r) => {
+        objects = Math.max(objects, r.objects.length);
+        errors.push(...r.errors.map((e) => inDir(e, source.dir)));
+      });
+    }
+    const unique = dedupe(errors);
+    await reportVet(octokit, commit, { errors: unique, objects, clusters, policyDir: '' }, reportOptions);
+    vetReported = true;
+    log.info('vetted', { errors: unique.length, objects, clusters });
+
+    if (unique.length > 0) {
+      const description = `not ${mode === 'apply' ? 'applied' : 'planned'}: the commit fails validation (see pushsync/vet)`;
+      await Promise.all(targets.map((c) => concludeContext(octokit, commit, { name: c.name, state: 'failure', description }, reportOptions)));
+      return { kind: 'invalid', errors: unique.length };
+    }
+    if (targets.length === 0) {
+      return { kind: 'ignored', reason: skipped.length > 0 ? 'every cluster that would plan this branch has plans turned off' : `no cluster follows ${job.branch} or the default branch` };
+    }
+
+    // Every pending status first, in parallel, then the fan-out: no cluster waits for another's
+    // status write before its apply starts.
+    const pendingText = `${mode === 'apply' ? 'applying' : 'planning'} ${short(job.after)}…`;
+    // Settled, not Promise.all: a failure must not be concluded while another cluster's check
+    // run is still being created (that run would stay in progress).
+    const pending = await Promise.allSettled(
+      targets.map(async (c) => {
+        owned.set(c.name, undefined);
+        owned.set(c.name, await reportPending(octokit, commit, c.name, pendingText, reportOptions));
+      }),
+    );
+    const refused = pending.find((p) => p.status === 'rejected');
+    if (refused) throw refused.reason;
+    for (const c of targets) {
+      const checkRunId = owned.get(c.name);
+      const applyJob: ApplyJob = {
+        deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.after, cluster: c.name, mode,
+        ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),
+        ...(checkRunId !== undefined ? { checkRunId } : {}),
+        ...known,
+      };
+      await deps.invoker.invoke('apply', toPayload(applyJob));
+      // Handed over: from here the apply job alone writes this context.
+      owned.delete(c.name);
+    }
+    const names = targets.map((c) => c.name);
+    log.info('dispatched', { mode, clusters: names, plansOff: skipped.map((c) => c.name) });
+    return { kind: 'dispatched', mode, clusters: names, plansOff: skipped.map((c) => c.name) };
+  } catch (e) {
+    const o = fromThrown(e);
+    log.error(o.kind === 'retry' ? 'transient failure: will be retried' : o.kind === 'error' ? 'internal error: not retried' : 'failed', { code: o.code, error: o.message });
+    if (session !== undefined) {
+      const { octokit, checkRuns } = session;
+      const options = { checkRuns, ...target };
+      // pushsync/vet already says what vet found; a later step's failure belongs to the clusters.
+      const writes = [...owned].map(([name, checkRunId]) =>
+        concludeContext(octokit, commit, concluding(name, o, o.kind === 'retry' ? '' : 'not dispatched: '), { ...options, checkRunId }),
+      );
+      if (!vetReported) writes.push(concludeContext(octokit, commit, concluding('vet', o), options));
+      for (const r of await Promise.allSettled(writes)) {
+        if (r.status === 'rejected') log.error('could not report the failure on GitHub', { error: messageOf(r.reason) });
+      }
+    }
+    return o;
   }
-  log.info('dispatched', { mode, clusters: targets.map((c) => c.name) });
-  return { status: 'dispatched', mode, clusters: targets.map((c) => c.name) };
 }
 
 interface Source {

@@ -52,6 +52,7 @@ describe('readFunctionConfig', () => {
       [{ PUSHSYNC_SYNC_FUNCTION: 'has space' }, 'PUSHSYNC_SYNC_FUNCTION', /is not a Lambda function name or ARN/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_STORE: 'vault' }, 'PUSHSYNC_STORE', /PUSHSYNC_STORE="vault" is not one of aws, file/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_SECRET_PREFIX: 'no spaces/' }, 'PUSHSYNC_SECRET_PREFIX', /not a valid secret name prefix/],
+      [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_SECRET_PREFIX: 'pushsync' }, 'PUSHSYNC_SECRET_PREFIX', /PUSHSYNC_SECRET_PREFIX="pushsync" is not a valid secret name prefix: it must end with "\/"/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_SECRET_CACHE_SECONDS: '-1' }, 'PUSHSYNC_SECRET_CACHE_SECONDS', /not a number of seconds/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_GITHUB_URL: 'ghe.example.com' }, 'PUSHSYNC_GITHUB_URL', /is not a URL/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_TARGET_URL: 'ftp://x' }, 'PUSHSYNC_TARGET_URL', /must be an http\(s\) URL/],
@@ -172,7 +173,7 @@ describe('the Lambda handlers, wired from the environment', () => {
 
   it('apply and resync: build from the environment and delegate (a malformed job is refused, resync dispatches one apply per cluster)', async () => {
     const apply = (await import('../../functions/apply.ts')).handler;
-    await expect(apply({ cluster: 'prod' })).rejects.toMatchObject({ code: 'SYNC_BAD_PAYLOAD' });
+    await expect(apply({ cluster: 'prod' })).resolves.toMatchObject({ kind: 'rejected', code: 'SYNC_BAD_PAYLOAD' });
 
     const head = await github.git.commit({ 'system/repo.yaml': REPO_YAML }, { message: 'head' });
     const resync = (await import('../../functions/resync.ts')).handler;

@@ -106,6 +106,58 @@ describe('in-process invoker', () => {
     expect(parsed[2]).toMatchObject({ msg: 'invocation failed; no retries left', function: 'apply', attempt: 2, error: { message: 'still down', code: 'KNV2016' } });
   });
 
+  it('an error marked retryable: false is dead-lettered at once, never retried', async () => {
+    const dead: DeadLetter[] = [];
+    let attempts = 0;
+    const invoker = createInProcessInvoker({
+      retryDelaysMs: [1, 1],
+      onDeadLetter: (d) => dead.push(d),
+      handlers: {
+        apply: async () => {
+          attempts++;
+          throw Object.assign(new Error('apply payload is malformed'), { code: 'SYNC_BAD_PAYLOAD', retryable: false });
+        },
+      },
+    });
+    await invoker.invoke('apply', { cluster: 'x' });
+    await invoker.idle();
+    expect(attempts).toBe(1);
+    expect(dead).toEqual([expect.objectContaining({ attempts: 1, error: expect.objectContaining({ code: 'SYNC_BAD_PAYLOAD' }) })]);
+    expect(invoker.stats()).toMatchObject({ retried: 0, deadLettered: 1 });
+  });
+
+  it('each attempt gets a deadline jobTimeoutMs after it starts (default 10 min)', async () => {
+    const seen: number[] = [];
+    const started: number[] = [];
+    const handler = async (_p: JsonValue, ctx: { deadline: number }) => {
+      started.push(Date.now());
+      seen.push(ctx.deadline);
+    };
+    const custom = createInProcessInvoker({ jobTimeoutMs: 5_000, handlers: { apply: handler } });
+    await custom.invoke('apply', {});
+    await custom.idle();
+    const byDefault = createInProcessInvoker({ handlers: { apply: handler } });
+    await byDefault.invoke('apply', {});
+    await byDefault.idle();
+    expect((seen[0] ?? 0) - (started[0] ?? 0)).toBeGreaterThanOrEqual(4_990);
+    expect((seen[0] ?? 0) - (started[0] ?? 0)).toBeLessThanOrEqual(5_010);
+    expect((seen[1] ?? 0) - (started[1] ?? 0)).toBeGreaterThanOrEqual(600_000 - 10);
+    expect(() => createInProcessInvoker({ jobTimeoutMs: 0 })).toThrow(RangeError);
+  });
+
+  it('never gives an attempt a deadline past its host\'s (a Lambda running its jobs in-process)', async () => {
+    const seen: number[] = [];
+    let host: number | undefined = Date.now() + 1_000;
+    const invoker = createInProcessInvoker({ hostDeadline: () => host, handlers: { apply: async (_p, ctx) => void seen.push(ctx.deadline) } });
+    await invoker.invoke('apply', {});
+    await invoker.idle();
+    host = undefined;
+    await invoker.invoke('apply', {});
+    await invoker.idle();
+    expect(seen[0]).toBeLessThanOrEqual(Date.now() + 1_000);
+    expect((seen[1] ?? 0) - Date.now()).toBeGreaterThan(500_000);
+  });
+
   it('a retry waiting for its backoff does not hold a slot', async () => {
     const order: string[] = [];
     const invoker = createInProcessInvoker({

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { knowing } from '../../lib/sync/apply.ts';
-import { fromPush, parseApplyJob, parsePushJob, toPayload, type ApplyJob, type PushJob } from '../../lib/sync/jobs.ts';
+import { fromPush, parseApplyJob, parsePushJob, toPayload, type ApplyJob, type PushJob } from '../../lib/jobs.ts';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
