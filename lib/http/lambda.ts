@@ -1,7 +1,9 @@
 /**
  * API Gateway HTTP API (payload format 2.0) ↔ the plain request/response values.
  * Bodies arrive base64-encoded whenever API Gateway does not treat them as text, so the
- * decoded bytes are what the handler verifies; header names are lower-cased here.
+ * decoded bytes are what the handler verifies; header names are lower-cased here. The body is
+ * already whole, so a StreamingHandler is called whole: its head checks still run first, on the
+ * same code path as behind node:http, and refuse before the body is hashed.
  */
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';

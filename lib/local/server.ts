@@ -1,14 +1,18 @@
 /**
- * The local HTTP server: `POST /webhook` (the webhook function through lib/http's node
- * adapter) and `GET /healthz`. Anything else is a JSON 404 that says what is served.
+ * The local HTTP server: `POST /webhook` (the webhook endpoint through lib/http's node
+ * adapter: refused on its headers before its body is read, its body verified as it streams,
+ * at most 32 MB of bodies held at once) and `GET /healthz`. Anything else is a JSON 404 that
+ * says what is served.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createByteBudget, type ByteBudgetOptions } from '../http/budget.ts';
 import { nodeListener, writeNodeResponse } from '../http/node.ts';
 import { jsonResponse, type HttpHandler } from '../http/types.ts';
 import type { Logger } from '../log.ts';
 
 export interface LocalServerOptions {
+  /** A StreamingHandler refuses a request before its body is read; a plain one gets it buffered. */
   readonly webhook: HttpHandler;
   readonly host: string;
   /** 0 = any free port. */
@@ -17,6 +21,8 @@ export interface LocalServerOptions {
   /** Extra fields for the /healthz answer (e.g. job counters). */
   readonly health?: () => Readonly<Record<string, unknown>>;
   readonly maxBodyBytes?: number;
+  /** Request bodies held at once, all requests together (default 32 MB; lib/http/budget.ts). */
+  readonly bodyBudget?: Partial<ByteBudgetOptions>;
 }
 
 export interface LocalServer {
@@ -45,7 +51,11 @@ export const WEBHOOK_PATH = '/webhook';
 export const HEALTH_PATH = '/healthz';
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
-  const webhook = nodeListener(options.webhook, { logger: options.logger, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) });
+  const webhook = nodeListener(options.webhook, {
+    logger: options.logger,
+    budget: createByteBudget(options.bodyBudget),
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  });
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const pathname = pathOf(req.url);
     if (pathname === WEBHOOK_PATH) return webhook(req, res);

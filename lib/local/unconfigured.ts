@@ -4,18 +4,18 @@
  * Nothing is verified or run in that state; every delivery is refused.
  */
 import { WebhookCodes } from '../github/index.ts';
-import { jsonResponse, type HttpHandler } from '../http/types.ts';
+import { jsonResponse, mapResponses, type HttpHandler } from '../http/types.ts';
 
-export function refuseWithoutSecret(handler: HttpHandler, setCommand: string): HttpHandler {
-  return async (request) => {
-    const response = await handler(request);
+/** A streaming handler stays one (it refuses before reading the body). */
+export function refuseWithoutSecret<H extends HttpHandler>(handler: H, setCommand: string): H {
+  return mapResponses(handler, (response) => {
     if (response.status !== 500 || codeOf(response.body) !== WebhookCodes.noSecret) return response;
     return jsonResponse(401, {
       ok: false,
       code: WebhookCodes.noSecret,
       message: `no webhook secret is set, so no delivery can be verified and every one is refused: run \`${setCommand}\` and give GitHub's webhook the same secret`,
     });
-  };
+  });
 }
 
 function codeOf(body: string): unknown {

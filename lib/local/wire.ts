@@ -2,14 +2,12 @@
  * The product on one machine: the webhook function, the sync and apply handlers, and the
  * in-process fan-out between them, over one SecretStore. `pushsync serve`, the demo, the
  * benchmark and the end-to-end tests all wire through here, so they run the same thing.
- *
- * It imports the webhook *function* (functions/webhook.ts), not only lib/: the function's
- * secret caching and rotation re-read are part of what the local server must behave like.
+ * The webhook is the same endpoint the Lambda function serves (lib/github/webhook-endpoint.ts),
+ * secret caching and the re-read after a rotation included.
  */
-import { createWebhookFunction, type WebhookFunctionDeps } from '../../functions/webhook.ts';
 import { createInProcessInvoker, type DeadLetter, type InProcessInvoker } from '../fanout/index.ts';
-import type { ApiCallCounter } from '../github/index.ts';
-import type { HttpHandler } from '../http/types.ts';
+import { createWebhookEndpoint, type ApiCallCounter, type WebhookEndpointDeps } from '../github/index.ts';
+import type { StreamingHandler } from '../http/types.ts';
 import type { Logger } from '../log.ts';
 import type { SecretStore } from '../registry/index.ts';
 import { BlobCache } from '../source/index.ts';
@@ -30,13 +28,13 @@ export interface WireOptions {
   /** Default: a new cache for this wiring (a process's worth of warm blobs). */
   readonly blobCache?: BlobCache;
   readonly targetUrl?: string;
-  readonly secretCache?: WebhookFunctionDeps['secretCache'];
+  readonly secretCache?: WebhookEndpointDeps['secretCache'];
   readonly onDeadLetter?: (failure: DeadLetter) => void;
 }
 
 export interface Wired {
-  /** POST /webhook, over plain request/response values. */
-  readonly webhook: HttpHandler;
+  /** POST /webhook: callable with a whole request, or head first and then the body as it streams. */
+  readonly webhook: StreamingHandler;
   /** The fan-out: `idle()` is "every job of every delivery so far is done". */
   readonly invoker: InProcessInvoker;
   readonly deps: SyncDeps;
@@ -72,6 +70,6 @@ export function wireLocal(options: WireOptions): Wired {
   const handlers = handlersFor(deps);
   invoker.register('sync', handlers.sync);
   invoker.register('apply', handlers.apply);
-  const webhook = createWebhookFunction({ secrets: store, invoker, logger, ...(options.secretCache ? { secretCache: options.secretCache } : {}) });
+  const webhook = createWebhookEndpoint({ secrets: store, invoker, logger, ...(options.secretCache ? { secretCache: options.secretCache } : {}) });
   return { webhook, invoker, deps };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createWebhookHandler, MAX_PUSH_CHANGED_PATHS, WebhookConfigError } from '../../lib/github/webhook.ts';
 import type { PushJob, WebhookHandlerOptions } from '../../lib/github/webhook.ts';
+import { createLogSampler, SUPPRESSED_MSG } from '../../lib/http/log-sampler.ts';
 import type { HttpResponse } from '../../lib/http/types.ts';
 import { createLogger } from '../../lib/log.ts';
 import { branchPush, delivery, example, SECRET, signature } from './support.ts';
@@ -234,11 +235,14 @@ describe('webhook: signature', () => {
     expect(res.status).toBe(401);
   });
 
-  it('bytes that are not UTF-8 are 401 (GitHub never sends them, so they cannot be signed by it)', async () => {
+  it('bytes that are not UTF-8 are 401 unsigned, and 400 (not UTF-8) when the signature holds', async () => {
     const { handler } = setup();
     const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
-    const res = await handler({ method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'x', 'x-hub-signature-256': signature(bytes) }, body: bytes });
-    expect(res.status).toBe(401);
+    const headers = { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'x' };
+    expect((await handler({ method: 'POST', headers: { ...headers, 'x-hub-signature-256': signature(bytes, 'forged') }, body: bytes })).status).toBe(401);
+    const signed = await handler({ method: 'POST', headers: { ...headers, 'x-hub-signature-256': signature(bytes) }, body: bytes });
+    expect(signed.status).toBe(400);
+    expect(body(signed)).toMatchObject({ code: 'WEBHOOK_BAD_BODY', message: 'body is not UTF-8 text' });
   });
 
   it('rotation: both the current and the previous secret verify; a third does not', async () => {
@@ -380,5 +384,168 @@ describe('webhook: logs', () => {
     await handler(delivery(branchPush(), { deliveryId: 'trace-me' }));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 'info', msg: 'webhook answered', deliveryId: 'trace-me', event: 'push', status: 202, repo: 'Codertocat/Hello-World' });
+  });
+});
+
+describe('webhook: the head is judged before the body (both runtimes share this path)', () => {
+  it('a well-formed but wrong signature without X-GitHub-Event is 400 before the body is verified', async () => {
+    const { handler } = setup();
+    const res = await handler(delivery(branchPush(), { secret: 'forged', headers: { 'x-github-event': undefined } }));
+    expect(res.status).toBe(400);
+    expect(body(res)).toMatchObject({ code: 'WEBHOOK_HEADER_MISSING' });
+  });
+
+  it('a signature that is not sha256=<64 hex> is 401 WEBHOOK_SIGNATURE_MALFORMED, naming the form GitHub sends', async () => {
+    const { handler } = setup();
+    for (const sig of ['sha256=', 'sha256=zz', 'deadbeef', `sha1=${'a'.repeat(40)}`, `sha256=${'a'.repeat(63)}`, `sha256=${'a'.repeat(65)}`]) {
+      const res = await handler(delivery(branchPush(), { headers: { 'x-hub-signature-256': sig } }));
+      expect(res.status, sig).toBe(401);
+      expect(body(res), sig).toMatchObject({ code: 'WEBHOOK_SIGNATURE_MALFORMED', message: expect.stringContaining('64 hex digits') });
+    }
+  });
+
+  it('a delivery id that is not one (a 10 KB header) is 400 and never echoed in full', async () => {
+    const { handler, lines } = setup();
+    const res = await handler(delivery(branchPush(), { deliveryId: 'x'.repeat(10_000) }));
+    expect(res.status).toBe(400);
+    expect(body(res)).toMatchObject({ code: 'WEBHOOK_HEADER_INVALID' });
+    expect(res.body.length).toBeLessThan(1_000);
+    expect(lines.join('\n').length).toBeLessThan(2_000);
+  });
+
+  it('head() refuses without being given a body, and accepts with a sink that limits and verifies as chunks arrive', async () => {
+    const { handler, jobs } = setup({ maxBodyBytes: 64 * 1024 });
+    const unsigned = await handler.head({ method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd' } });
+    expect('refuse' in unsigned && unsigned.refuse.status).toBe(401);
+    const declaredTooLarge = await handler.head({ method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(64 * 1024 + 1) } });
+    expect('refuse' in declaredTooLarge && declaredTooLarge.refuse.status).toBe(413);
+
+    const request = delivery(branchPush());
+    const accepted = await handler.head({ method: 'POST', headers: request.headers });
+    if (!('accept' in accepted)) throw new Error(`refused: ${JSON.stringify(accepted)}`);
+    const bytes = Buffer.from(request.body as string);
+    for (let at = 0; at < bytes.byteLength; at += 100) expect(accepted.accept.write(bytes.subarray(at, at + 100))).toBeUndefined();
+    expect((await accepted.accept.end()).status).toBe(202);
+    expect(jobs).toHaveLength(1);
+
+    // Streamed past the limit without a Content-Length: 413 at the chunk that crosses it.
+    const chunked = await handler.head({ method: 'POST', headers: { ...request.headers, 'content-length': undefined } });
+    if (!('accept' in chunked)) throw new Error('refused');
+    expect(chunked.accept.write(new Uint8Array(64 * 1024 - 100))).toBeUndefined();
+    expect(chunked.accept.write(new Uint8Array(200))?.status).toBe(413);
+  });
+});
+
+describe('webhook: push input that can never succeed is 400, naming the field and value', () => {
+  const cases: [string, (p: Record<string, unknown>) => void, string, RegExp][] = [
+    ['"before" that is not a commit id', (p) => (p.before = 'not-a-sha'), 'before', /"before" "not-a-sha" is not a commit id/],
+    ['"before" of the wrong length', (p) => (p.before = 'a'.repeat(41)), 'before', /commit id \(40 or 64 hex digits\)/],
+    ['"after" that is not a commit id', (p) => (p.after = 'HEAD'), 'after', /"after" "HEAD" is not a commit id/],
+    ['an empty branch (refs/heads/)', (p) => (p.ref = 'refs/heads/'), 'ref', /"ref" "refs\/heads\/" names no branch/],
+    ['a branch git refuses', (p) => (p.ref = 'refs/heads/a..b'), 'ref', /not a valid branch: its name contains ".."/],
+    ['a branch with a space', (p) => (p.ref = 'refs/heads/my branch'), 'ref', /contains a space/],
+    ['".." as the owner', (p) => ((p.repository as Record<string, unknown>).full_name = '../Hello-World'), 'repository.full_name', /invalid owner/],
+    ['".." as the repository name', (p) => ((p.repository as Record<string, unknown>).full_name = 'Codertocat/..'), 'repository.full_name', /invalid repository name/],
+    ['three path segments', (p) => ((p.repository as Record<string, unknown>).full_name = 'a/b/c'), 'repository.full_name', /must be owner\/name/],
+    ['a default branch git refuses', (p) => ((p.repository as Record<string, unknown>).default_branch = 'main~1'), 'repository.default_branch', /contains a space, a control character or one of/],
+    ['an installation id that is not a number', (p) => (p.installation = { id: '1; drop' }), 'installation.id', /not a GitHub App installation id/],
+  ];
+  for (const [what, mutate, field, message] of cases) {
+    it(what, async () => {
+      const { handler, jobs } = setup();
+      const payload = branchPush();
+      mutate(payload);
+      const res = await handler(delivery(payload));
+      expect(res.status).toBe(400);
+      expect(body(res)).toMatchObject({ ok: false, code: 'WEBHOOK_BAD_PAYLOAD', field });
+      expect(String(body(res).message)).toMatch(message);
+      expect(String(body(res).message)).toMatch(/a redelivery would fail the same way/);
+      expect(jobs).toHaveLength(0);
+    });
+  }
+
+  it('a 300 KB default branch is 400 with the value truncated, not a 503 "redeliver to retry"', async () => {
+    const { handler, jobs, lines } = setup();
+    const payload = branchPush();
+    (payload.repository as Record<string, unknown>).default_branch = 'b'.repeat(300 * 1024);
+    const res = await handler(delivery(payload));
+    expect(res.status).toBe(400);
+    const parsed = body(res);
+    expect(parsed).toMatchObject({ field: 'repository.default_branch', value: `${'b'.repeat(97)}...` });
+    expect(String(parsed.message)).toMatch(/longer than 1024 bytes/);
+    expect(res.body.length).toBeLessThan(1_000);
+    expect(lines.join('\n').length).toBeLessThan(2_000);
+    expect(jobs).toHaveLength(0);
+  });
+
+  it('a branch at the length bound is fine; one byte more is not', async () => {
+    const { handler, jobs } = setup();
+    const payload = branchPush();
+    payload.ref = `refs/heads/${'b'.repeat(1024)}`;
+    expect((await handler(delivery(payload))).status).toBe(202);
+    payload.ref = `refs/heads/${'b'.repeat(1025)}`;
+    expect((await handler(delivery(payload))).status).toBe(400);
+    expect(jobs).toHaveLength(1);
+  });
+
+  it('a 64-hex (SHA-256 repository) before and after are commit ids', async () => {
+    const { handler, jobs } = setup();
+    const payload = branchPush();
+    Object.assign(payload, { before: 'a'.repeat(64), after: 'B'.repeat(64) });
+    expect((await handler(delivery(payload))).status).toBe(202);
+    expect(jobs[0]).toMatchObject({ before: 'a'.repeat(64), after: 'b'.repeat(64) });
+  });
+
+  it('changed paths too large to carry are dropped (the tree is listed instead): the job stays small', async () => {
+    const { handler, jobs } = setup();
+    const payload = branchPush();
+    const commit = (payload.commits as Record<string, unknown>[])[0] as Record<string, unknown>;
+    const long = Array.from({ length: 40 }, (_, i) => `${String(i).padStart(3, '0')}/${'p'.repeat(1000)}.yaml`);
+    Object.assign(payload, { before: 'a'.repeat(40), commits: [{ ...commit, added: long, removed: [], modified: [] }], head_commit: { ...commit, tree_id: 'c'.repeat(40) } });
+    expect((await handler(delivery(payload))).status).toBe(202);
+    expect(jobs[0]).not.toHaveProperty('changes');
+    expect(JSON.stringify(jobs[0]).length).toBeLessThan(2_000);
+  });
+
+  it('a job the fan-out refuses for what it holds is 400 (a redelivery cannot help); an outage stays 503', async () => {
+    const refusing = setup({ enqueue: () => Promise.reject(Object.assign(new Error('payload must not carry secrets: $.branch holds a registered secret value'), { code: 'FANOUT_SECRET_IN_PAYLOAD' })) });
+    const refused = await refusing.handler(delivery(branchPush()));
+    expect(refused.status).toBe(400);
+    expect(body(refused)).toMatchObject({ code: 'WEBHOOK_JOB_REFUSED', cause: 'FANOUT_SECRET_IN_PAYLOAD' });
+    const down = setup({ enqueue: () => Promise.reject(Object.assign(new Error('Rate exceeded'), { code: 'FANOUT_UNKNOWN_FUNCTION' })) });
+    expect((await down.handler(delivery(branchPush()))).status).toBe(503);
+  });
+});
+
+describe('webhook: refusals of unauthenticated requests are sampled in the logs', () => {
+  it('a flood of 1000 forged deliveries writes 10 lines, then one line with the count when the minute is over', async () => {
+    let clock = 0;
+    const lines: string[] = [];
+    const logger = createLogger({ sink: (l) => lines.push(l) });
+    const { handler } = setup({ logger, sampler: createLogSampler(logger, { now: () => clock, flushOnTimer: false }) });
+    for (let i = 0; i < 1000; i++) {
+      const res = await handler(delivery(branchPush(), { secret: i % 2 === 0 ? 'forged' : null }));
+      expect(res.status).toBe(401);
+    }
+    expect(lines).toHaveLength(10);
+    clock = 60_000;
+    expect((await handler(delivery(branchPush(), { secret: 'forged' }))).status).toBe(401);
+    const summary = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === SUPPRESSED_MSG);
+    expect(summary).toMatchObject({ level: 'warn', suppressed: 990, byCode: [
+        { code: 'WEBHOOK_SIGNATURE_MISMATCH', count: 495 },
+        { code: 'WEBHOOK_SIGNATURE_MISSING', count: 495 },
+      ] });
+    // The new minute's first refusal is written again.
+    expect(lines).toHaveLength(12);
+  });
+
+  it('authenticated answers are never sampled away', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ sink: (l) => lines.push(l) });
+    const { handler } = setup({ logger, sampler: createLogSampler(logger, { perWindow: 1, flushOnTimer: false }) });
+    await handler(delivery(branchPush(), { secret: 'forged' }));
+    await handler(delivery(branchPush(), { secret: 'forged' }));
+    for (let i = 0; i < 5; i++) expect((await handler(delivery(branchPush()))).status).toBe(202);
+    expect(lines.map((l) => (JSON.parse(l) as { status: number }).status)).toEqual([401, 202, 202, 202, 202, 202]);
   });
 });
