@@ -6,6 +6,9 @@
  *   createLogger({level?, sink?, fields?})  → Logger; level defaults to $PUSHSYNC_LOG_LEVEL or info
  *   logger.child({deliveryId, repo, commit, cluster})  → a Logger whose every line carries them
  *   registerSecret(value)                    → that value is masked wherever it appears in a line
+ *   redactText(text)                         → text with registered secrets and credential-shaped
+ *                                              values masked: the one filter for log lines, commit
+ *                                              statuses and check runs (lib/github/report.ts)
  *   redact(value)                            → what the logger would print for value
  */
 
@@ -100,7 +103,7 @@ export function containsRegisteredSecret(text: string): boolean {
   return false;
 }
 
-function maskString(text: string): string {
+function maskRegistered(text: string): string {
   if (secrets.size === 0) return text;
   let out = text;
   for (const s of secrets) {
@@ -109,6 +112,55 @@ function maskString(text: string): string {
   }
   return out;
 }
+
+/*
+ * Credential-shaped text, masked even when the value was never registered: an exec plugin's
+ * stderr, an OIDC error or a proxy's answer can carry a token pushsync never saw. Only the value
+ * goes, never the whole line, so the reader still learns what failed.
+ */
+const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g;
+const AUTH_SCHEME = /\b(Bearer|Basic)([ \t]+)[A-Za-z0-9\-._~+/]+=*/gi;
+/** `scheme://user:password@host`: the password only. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+):[^\s/@]+@/gi;
+/** GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_) and JWTs (service-account and OIDC tokens). */
+const TOKEN_SHAPES = /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)/g;
+/** `"key": "value"` (JSON). */
+const JSON_PAIR = /"([A-Za-z][A-Za-z0-9_.-]*)"(\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+/** `key=value` (flags, query strings, logfmt); `--token=` included. */
+const EQUALS_PAIR = /(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_.-]*)(=)("[^"]*"|'[^']*'|[^\s&,;"'<>()[\]{}]+)/g;
+/**
+ * `key: value` (YAML, HTTP headers). The colon must be followed by a space and the key must not
+ * continue a path or file name, so `Secret/shop/db-password: created` and `secret.yaml:4:` stay.
+ */
+const COLON_PAIR = /(?<![A-Za-z0-9_./-])([A-Za-z][A-Za-z0-9_-]*)(:[ \t]+)("[^"]*"|'[^']*'|[^\s,;"'<>()[\]{}]+)/g;
+
+/**
+ * A key about a secret rather than holding one (`PUSHSYNC_SECRET_PREFIX="x"` in a configuration
+ * error, `tokenFile=/path`): its value is what the reader needs to fix the setting.
+ */
+const NAMES_A_SETTING = /(prefix|name|names|file|path|seconds|ttl|id|url|arn|ref|type|kind)$/i;
+
+/** What every text leaving pushsync (a log line, a commit status, a check run) goes through. */
+export function redactText(text: string): string {
+  let out = maskRegistered(text);
+  if (out === REDACTED) return out;
+  out = out.replace(PRIVATE_KEY, REDACTED);
+  out = out.replace(AUTH_SCHEME, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`);
+  out = out.replace(URL_PASSWORD, (_m, head: string) => `${head}:${REDACTED}@`);
+  out = out.replace(TOKEN_SHAPES, REDACTED);
+  out = out.replace(JSON_PAIR, (m, key: string, sep: string) => (isSensitiveKey(key) ? `"${key}"${sep}"${REDACTED}"` : m));
+  const pair =
+    (prose: RegExp) =>
+    (m: string, key: string, sep: string, value: string): string =>
+      isSensitiveKey(key) && !NAMES_A_SETTING.test(key) && !prose.test(key) && value !== REDACTED ? `${key}${sep}${REDACTED}` : m;
+  out = out.replace(EQUALS_PAIR, pair(/^$/));
+  // "kubeconfig: no context …", "credentials: …" start pushsync's own messages; their values are
+  // whole documents, which no log or status ever gets (sensitive object keys are dropped).
+  out = out.replace(COLON_PAIR, pair(/kubeconfig|credential/i));
+  return out;
+}
+
+const maskString = redactText;
 
 /**
  * A JSON-ready copy of `value` with sensitive keys replaced by "[redacted]" at any depth and

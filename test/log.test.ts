@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearRegisteredSecrets, createLogger, isSensitiveKey, redact, REDACTED, registerSecret } from '../lib/log.ts';
+import { clearRegisteredSecrets, createLogger, isSensitiveKey, redact, redactText, REDACTED, registerSecret } from '../lib/log.ts';
 
 function capture(options: Parameters<typeof createLogger>[0] = {}) {
   const lines: string[] = [];
@@ -135,5 +135,61 @@ describe('redaction', () => {
     const value = { token: 't', inner: { password: 'p' } };
     redact(value);
     expect(value).toEqual({ token: 't', inner: { password: 'p' } });
+  });
+});
+
+describe('redactText: every status, check run and log line passes through it', () => {
+  it('masks the value after a credential-like key, keeping the rest of the line', () => {
+    expect(redactText('will retry: plugin stderr: refresh failed token=abc123 for arn:aws:iam::1:role/x')).toBe(
+      `will retry: plugin stderr: refresh failed token=${REDACTED} for arn:aws:iam::1:role/x`,
+    );
+    expect(redactText('--password=hunter2 --user=admin')).toBe(`--password=${REDACTED} --user=admin`);
+    expect(redactText('GET /x?access_token=s3cr3t&page=2')).toBe(`GET /x?access_token=${REDACTED}&page=2`);
+    expect(redactText('client-key-data: LS0tLS1CRUdJTiBSU0E=')).toBe(`client-key-data: ${REDACTED}`);
+    expect(redactText('{"token":"abc","user":"me"}')).toBe(`{"token":"${REDACTED}","user":"me"}`);
+    expect(redactText("client_secret: 'xyz' next")).toBe(`client_secret: ${REDACTED} next`);
+  });
+
+  it('masks bearer and basic credentials, URL passwords, private keys and well-known token shapes', () => {
+    expect(redactText('Authorization: Bearer abc.def-ghi')).not.toMatch(/abc|def-ghi/);
+    expect(redactText('sent Bearer abc.def-ghi to the server')).toBe(`sent Bearer ${REDACTED} to the server`);
+    expect(redactText('with basic dXNlcjpwYXNz')).toBe(`with basic ${REDACTED}`);
+    expect(redactText('cloning https://x-access-token:ghs_abc@github.com/acme/policy')).toBe(`cloning https://x-access-token:${REDACTED}@github.com/acme/policy`);
+    expect(redactText('key: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY----- done')).toBe(`key: ${REDACTED} done`);
+    expect(redactText('got ghp_0123456789abcdefghijABCDEFGHIJ back')).toBe(`got ${REDACTED} back`);
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl';
+    expect(redactText(`service account ${jwt} rejected`)).toBe(`service account ${REDACTED} rejected`);
+  });
+
+  it('masks registered secrets inside text, as the logger does', () => {
+    registerSecret('kube-token-0123456789abcdef');
+    expect(redactText('401 with kube-token-0123456789abcdef')).toBe(`401 with ${REDACTED}`);
+  });
+
+  it('leaves what pushsync reports alone: object ids, file:line, counts, kinds', () => {
+    for (const text of [
+      '25 created, 0 pruned, 3 unchanged',
+      'KNV1017 namespaces/shop/secret.yaml:4: missing field',
+      'secret.yaml:4: KNV2001 cannot parse',
+      'Secret/shop/db-password: created',
+      'update `.data.password` of Secret shop/db',
+      'kind: Secret',
+      'superseded by abc1234',
+      'credentials for cluster prod failed: exec plugin "aws" failed',
+      'kubeconfig: no context "x" (contexts: a, b)',
+      'PUSHSYNC_SECRET_PREFIX="pushsync" is not a valid secret name prefix',
+      'tokenFile: /var/run/secrets/token',
+    ]) {
+      expect(redactText(text), text).toBe(text);
+    }
+  });
+
+  it('log lines get the same pattern masking in messages and string fields', () => {
+    const { lines } = (() => {
+      const out: string[] = [];
+      createLogger({ sink: (l) => out.push(l) }).error('plugin said token=abc123', { error: 'password=hunter2', detail: { text: 'Bearer zzz' } });
+      return { lines: out };
+    })();
+    for (const secret of ['abc123', 'hunter2', 'zzz']) expect(lines[0]).not.toContain(secret);
   });
 });

@@ -5,10 +5,10 @@
  * Secret values are read from a file or stdin, never from argv: argv is visible in `ps`.
  */
 import { readFile } from 'node:fs/promises';
+import { DEFAULT_EXEC_ALLOWLIST, EXEC_ALLOWLIST_ENV } from '../../lib/cluster/index.ts';
 import {
   AwsSecretStore,
-  clustersFollowing,
-  listClusters,
+  listRegistrations,
   registerCluster,
   removeCluster,
   SecretNames,
@@ -36,7 +36,8 @@ const defaultSources: InputSources = {
 
 const STORE_FLAG = `  --store <file|aws>         Where the secrets are: "file" ($PUSHSYNC_HOME, default) or
                              "aws" (AWS Secrets Manager, where the deployed functions read
-                             them; names under $PUSHSYNC_SECRET_PREFIX, default "pushsync/";
+                             them; names under $PUSHSYNC_SECRET_PREFIX, which ends with
+                             "/", default "pushsync/";
                              region and credentials from the AWS environment)
 `;
 
@@ -62,8 +63,15 @@ const clustersHelp = `Usage: pushsync clusters <register|list|remove> [flags]
 
 Register the clusters pushsync applies to, and what each follows: a GitHub repo, a branch
 and the policy dir in it. A push to that branch is applied to every cluster following it;
-its result is the commit status pushsync/<NAME>. Registrations (with their kubeconfigs) are
-kept in the secret store at $PUSHSYNC_HOME (default: ./.pushsync), files readable only by you.
+its result is the commit status pushsync/<NAME>. A push to another branch (a pull request)
+is planned against the clusters following the default branch. Each registration and its
+kubeconfig are two secrets (clusters/NAME, kubeconfigs/NAME) in the secret store at
+$PUSHSYNC_HOME (default: ./.pushsync), files readable only by you.
+
+A kubeconfig is refused when its cluster skips TLS verification or has an http:// server
+(the credentials would travel unprotected), or when it runs an exec credential plugin (a
+command run next to the credentials), unless the flags below allow it. The apply function
+checks again each time it connects, so editing a stored registration does not get around it.
 
 Commands:
   register NAME              Register (or with --replace, update) cluster NAME
@@ -74,7 +82,19 @@ Commands:
     --dir <path>             The policy dir in the repo (default: the repository root)
     --source-format <f>      "hierarchy" or "unstructured" (default: "hierarchy")
     --replace                Replace an existing registration of NAME (default: false)
-  list                       List the registered clusters (never their kubeconfigs)
+    --allow-insecure         Accept insecure-skip-tls-verify and http:// servers (default: false)
+    --allow-exec             Let the kubeconfig's exec plugin run, if its command is on the
+                             allowlist: ${DEFAULT_EXEC_ALLOWLIST.join(', ')} (default: false)
+    --exec-allow <cmds>      Use this allowlist instead, comma-separated (needs --allow-exec).
+                             A name matches only that bare name, run from PATH; a full path
+                             matches only itself (/tmp/aws is not aws). The deployed apply
+                             function also holds it to its own $${EXEC_ALLOWLIST_ENV}
+    --no-plans               Never plan pull requests against this cluster: a plan reads the
+                             cluster with its credentials (default: plans on)
+  list                       List the registered clusters (never their kubeconfigs); FLAGS
+                             shows insecure (TLS not verified), exec:<commands>, no-plans,
+                             and old-format (the kubeconfig still inside clusters/NAME, as
+                             the previous release stored it: register again with --replace)
     --json                   Print JSON instead of a table (default: false)
     --repo <owner/name>      Only clusters following this repo ...
     --branch <branch>        ... at this branch (needs --repo)
@@ -88,6 +108,8 @@ Exit status: 0 ok, 1 not found, 2 usage or invalid registration, 3 internal erro
 Examples:
   pushsync clusters register mycluster --kubeconfig ~/.kube/config --context kind-mycluster \\
       --repo acme/policy --branch main --dir policy
+  pushsync clusters register prod --kubeconfig eks-prod.yaml --repo acme/policy --branch main \\
+      --allow-exec --exec-allow aws --no-plans
   pushsync clusters list
   pushsync clusters list --json --repo acme/policy --branch main
   pushsync clusters remove mycluster
@@ -195,6 +217,10 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
     dir: { type: 'string' },
     'source-format': { type: 'string' },
     replace: { type: 'boolean', default: false },
+    'allow-insecure': { type: 'boolean', default: false },
+    'allow-exec': { type: 'boolean', default: false },
+    'exec-allow': { type: 'string' },
+    'no-plans': { type: 'boolean', default: false },
   });
   if (!parsed) return EXIT_OK;
   const { values, positionals } = parsed;
@@ -214,6 +240,10 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
       branch: values.branch,
       ...(values.dir === undefined ? {} : { dir: values.dir }),
       ...(values['source-format'] === undefined ? {} : { sourceFormat: values['source-format'] }),
+      ...(values['allow-insecure'] ? { allowInsecure: true } : {}),
+      ...(values['allow-exec'] ? { allowExec: true } : {}),
+      ...(values['exec-allow'] === undefined ? {} : { execAllow: values['exec-allow'].split(',').map((c) => c.trim()).filter((c) => c !== '') }),
+      ...(values['no-plans'] ? { plans: false } : {}),
     },
     { replace: values.replace },
   );
@@ -223,8 +253,10 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
   }
   for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
   const c = result.cluster;
+  const allowed = flagsOf(c);
   io.stdout(
     `${result.replaced ? 'Updated' : 'Registered'} cluster ${c.name}: follows ${c.repo} branch ${c.branch}, dir ${c.dir} (${c.sourceFormat}); status context pushsync/${c.name}\n` +
+      (allowed.length === 0 ? '' : `Flags: ${allowed.join(' ')}\n`) +
       `Stored in ${where(store)}\n`,
   );
   return EXIT_OK;
@@ -238,7 +270,20 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   branch: '--branch',
   dir: '--dir',
   sourceFormat: '--source-format',
+  allowInsecure: '--allow-insecure',
+  allowExec: '--allow-exec',
+  execAllow: '--exec-allow',
+  plans: '--no-plans',
 };
+
+/** What a registration allows beyond the defaults, as `clusters list` shows it. */
+function flagsOf(c: ClusterSummary): string[] {
+  return [
+    ...(c.allowInsecure === true ? ['insecure'] : []),
+    ...(c.allowExec === true ? [`exec:${(c.execAllow ?? DEFAULT_EXEC_ALLOWLIST).join(',')}`] : []),
+    ...(c.plans === false ? ['no-plans'] : []),
+  ];
+}
 
 async function list(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
   const parsed = parseCommand({ name: 'clusters', help: clustersHelp }, args, io, {
@@ -251,13 +296,11 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
   if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`, 'clusters');
   if (values.branch !== undefined && values.repo === undefined) throw new UsageError('--branch needs --repo', 'clusters');
   const store = sources.store();
-  let clusters: ClusterSummary[] = await listClusters(store);
-  if (values.repo !== undefined) {
-    clusters =
-      values.branch === undefined
-        ? clusters.filter((c) => c.repo.toLowerCase() === (values.repo ?? '').toLowerCase())
-        : await clustersFollowing(store, values.repo, values.branch);
-  }
+  // Repo any case, branch exact: as clustersFollowing matches a push.
+  const registrations = (await listRegistrations(store)).filter(
+    ({ cluster: c }) => (values.repo === undefined || c.repo.toLowerCase() === values.repo.toLowerCase()) && (values.branch === undefined || c.branch === values.branch),
+  );
+  const clusters: ClusterSummary[] = registrations.map((r) => r.cluster);
   if (values.json) {
     io.stdout(`${JSON.stringify(clusters, null, 2)}\n`);
     return EXIT_OK;
@@ -266,7 +309,19 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
     io.stdout(`No clusters registered${values.repo === undefined ? '' : ' that match'} (store: ${where(store)}).\n`);
     return EXIT_OK;
   }
-  io.stdout(table(['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT'], clusters.map((c) => [c.name, c.repo, c.branch, c.dir, c.sourceFormat, c.context ?? '(current)'])));
+  io.stdout(
+    table(
+      ['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT', 'FLAGS'],
+      registrations.map(({ cluster: c, combined }) => [c.name, c.repo, c.branch, c.dir, c.sourceFormat, c.context ?? '(current)', [...flagsOf(c), ...(combined ? ['old-format'] : [])].join(' ') || '-']),
+    ),
+  );
+  const old = registrations.filter((r) => r.combined).length;
+  if (old > 0) {
+    io.stdout(
+      `\n${old} registration(s) marked old-format keep the kubeconfig inside clusters/<name> (the previous release's layout), where the sync function can read it.\n` +
+        `Register each again with --replace (and its kubeconfig) to store the kubeconfig apart, in kubeconfigs/<name>.\n`,
+    );
+  }
   return EXIT_OK;
 }
 
@@ -344,7 +399,7 @@ async function listSecrets(args: readonly string[], io: Io, sources: InputSource
   const names = new Set(await store.list(''));
   const rows = Object.entries(SECRET_KINDS).map(([kind, name]) => [kind, names.has(name) ? 'set' : 'not set']);
   const clusters = [...names].filter((n) => n.startsWith(SecretNames.clusterPrefix)).length;
-  io.stdout(`${table(['SECRET', 'STATE'], rows)}${clusters} cluster kubeconfig(s) (see 'pushsync clusters list'); store: ${where(store)}\n`);
+  io.stdout(`${table(['SECRET', 'STATE'], rows)}${clusters} cluster registration(s) (see 'pushsync clusters list'); store: ${where(store)}\n`);
   return EXIT_OK;
 }
 

@@ -151,7 +151,9 @@ export async function connectWithKubeconfig(command: string, file: string, conte
     throw new UsageError(`cannot read --kubeconfig ${JSON.stringify(file)}${typeof code === 'string' ? ` (${code})` : ''}`, command);
   }
   try {
-    return await connect(text, context === undefined ? {} : { context });
+    // The person's own kubeconfig on their own machine, used as kubectl would use it. The
+    // strict default guards the registrations the deployed functions connect with.
+    return await connect(text, { ...(context === undefined ? {} : { context }), policy: { allowInsecure: true, exec: 'any' } });
   } catch (err) {
     // connect() does not reach the server: whatever fails here is in the kubeconfig (or a file it names).
     throw new UsageError(`${file}: ${err instanceof ClusterError ? err.message : `kubeconfig: ${err instanceof Error ? err.message : String(err)}`}`, command);

@@ -5,7 +5,7 @@
  * naming the variable, instead of failing later inside a job.
  *
  *   PUSHSYNC_STORE                 aws (default) | file ($PUSHSYNC_HOME, default ./.pushsync)
- *   PUSHSYNC_SECRET_PREFIX         secret names prefix in Secrets Manager (default pushsync/)
+ *   PUSHSYNC_SECRET_PREFIX         secret names prefix in Secrets Manager, ending in "/" (default pushsync/)
  *   PUSHSYNC_SECRET_CACHE_SECONDS  how long a secret read is reused (default 60; not the webhook's,
  *                                  which caches its secret itself, re-reading it on a bad signature)
  *   PUSHSYNC_INVOKER               lambda (default) | in-process (sync, apply, resync only)
@@ -19,7 +19,7 @@ import type { FunctionName, Invoker } from '../fanout/index.ts';
 import { createLambdaInvoker } from '../fanout/index.ts';
 import { createLogger } from '../log.ts';
 import type { Logger } from '../log.ts';
-import { AwsSecretStore, AWS_STORE_DEFAULTS, DEFAULT_HOME, FileSecretStore, HOME_ENV, isSecretPrefix } from '../registry/index.ts';
+import { AwsSecretStore, AWS_STORE_DEFAULTS, DEFAULT_HOME, FileSecretStore, HOME_ENV, prefixProblem } from '../registry/index.ts';
 import type { SecretStore } from '../registry/index.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -99,9 +99,8 @@ function readStore(value: (name: string) => string | undefined): StoreConfig {
   const kind = oneOf(ENV.store, value(ENV.store), ['aws', 'file'] as const) ?? 'aws';
   if (kind === 'file') return { kind: 'file', home: value(HOME_ENV) ?? DEFAULT_HOME };
   const prefix = value(ENV.secretPrefix) ?? AWS_STORE_DEFAULTS.prefix;
-  if (!isSecretPrefix(prefix)) {
-    throw new EnvConfigError(ENV.secretPrefix, `${ENV.secretPrefix}=${JSON.stringify(prefix)} is not a valid secret name prefix: use letters, digits and / _ + = . @ -`);
-  }
+  const problem = prefixProblem(prefix);
+  if (problem !== undefined) throw new EnvConfigError(ENV.secretPrefix, `${ENV.secretPrefix}=${JSON.stringify(prefix)} is not a valid secret name prefix: ${problem}`);
   const seconds = value(ENV.secretCacheSeconds);
   let cacheTtlMs: number = AWS_STORE_DEFAULTS.cacheTtlMs;
   if (seconds !== undefined) {

@@ -26,6 +26,7 @@ export {
   ANNOTATIONS_PER_REQUEST,
   DEFAULT_MAX_ANNOTATIONS,
   completeCheckRun,
+  concludeContext,
   postStatus,
   reportCluster,
   reportPending,
@@ -38,6 +39,7 @@ export type {
   CheckRunStart,
   CheckRunWritten,
   CommitRef,
+  ContextConclusion,
   ReportOptions,
   StatusInput,
   StatusState,
@@ -59,5 +61,7 @@ export {
   vetAnnotations,
 } from './summary.ts';
 export type { CheckAnnotation, CheckOutput, ClusterReport, ReportAction, ReportObject, ReportedError, VetOutcome } from './summary.ts';
-export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS, MAX_PUSH_CHANGED_PATHS } from './webhook.ts';
-export type { PushJob, PushChanges, PushPayload, PingPayload, WebhookHandlerOptions } from './webhook.ts';
+export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS, MAX_PUSH_CHANGED_PATHS, MAX_PUSH_CHANGED_PATH_BYTES, MAX_BRANCH_BYTES } from './webhook.ts';
+export type { PushJob, PushChanges, PushPayload, PingPayload, WebhookHandlerOptions, WebhookSecretSource } from './webhook.ts';
+export { createWebhookEndpoint } from './webhook-endpoint.ts';
+export type { WebhookEndpointDeps } from './webhook-endpoint.ts';

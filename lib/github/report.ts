@@ -4,12 +4,14 @@
  * per target — `pushsync/vet`, `pushsync/<cluster>` — written only by its owner.
  */
 import type { Octokit } from '@octokit/rest';
+import { redactText } from '../log.ts';
 import type { CheckAnnotation, CheckOutput, ClusterReport, VetOutcome } from './summary.ts';
 import {
   clusterSucceeded,
   describeClusterRun,
   describeVet,
   fitDescription,
+  keepEnd,
   renderClusterOutput,
   renderVetOutput,
   statusContext,
@@ -45,7 +47,8 @@ export async function postStatus(octokit: Octokit, s: StatusInput): Promise<void
     sha: s.sha,
     context: statusContext(s.name),
     state: s.state,
-    description: fitDescription(s.description),
+    // Redacted before fitting: a cut through a secret would leave a piece nothing recognises.
+    description: fitDescription(redactText(s.description)),
     ...(s.targetUrl ? { target_url: s.targetUrl } : {}),
   });
 }
@@ -70,7 +73,7 @@ export async function startCheckRun(octokit: Octokit, c: CheckRunStart): Promise
     status: 'in_progress',
     started_at: new Date().toISOString(),
     ...(c.detailsUrl ? { details_url: c.detailsUrl } : {}),
-    ...(c.title !== undefined ? { output: { title: c.title, summary: c.summary ?? '' } } : {}),
+    ...(c.title !== undefined ? { output: { title: redactText(c.title), summary: redactText(c.summary ?? '') } } : {}),
   });
   return res.data.id;
 }
@@ -104,10 +107,11 @@ export async function completeCheckRun(octokit: Octokit, c: CheckRunCompletion):
   const all = c.annotations ?? [];
   const annotations = all.slice(0, max);
   const dropped = all.length - annotations.length;
-  const output: CheckOutput =
-    dropped === 0 ? c.output : { ...c.output, summary: `${c.output.summary}\n\n${dropped} more annotations were not posted; every error is in the details below.` };
+  const output = redactOutput(
+    dropped === 0 ? c.output : { ...c.output, summary: `${c.output.summary}\n\n${dropped} more annotations were not posted; every error is in the details below.` },
+  );
   const batches: (readonly CheckAnnotation[])[] = [];
-  for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
+  for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST).map(redactAnnotation));
   if (batches.length === 0) batches.push([]);
 
   const base = { owner: c.owner, repo: c.repo };
@@ -137,6 +141,15 @@ export async function completeCheckRun(octokit: Octokit, c: CheckRunCompletion):
   }
   // The loop ran at least once and set id.
   return { id: id ?? -1, requests, annotationsDropped: dropped };
+}
+
+/** Masking can lengthen a text ("[redacted]" for a short value): fitted again to GitHub's limit. */
+function redactOutput(o: CheckOutput): CheckOutput {
+  return { title: redactText(o.title), summary: keepEnd(redactText(o.summary)), ...(o.text !== undefined ? { text: keepEnd(redactText(o.text)) } : {}) };
+}
+
+function redactAnnotation(a: CheckAnnotation): CheckAnnotation {
+  return { ...a, message: redactText(a.message), ...(a.title !== undefined ? { title: redactText(a.title) } : {}) };
 }
 
 // ---- one call per thing to report ------------------------------------------------------------
@@ -196,6 +209,46 @@ export async function reportCluster(
     ...(options.checkRunId !== undefined ? { checkRunId: options.checkRunId } : {}),
     ...(options.targetUrl ? { detailsUrl: options.targetUrl } : {}),
   });
+}
+
+/** How a job ended for one context (`vet` or a cluster), whatever the path. */
+export interface ContextConclusion {
+  /** `vet` or a cluster name, as for postStatus. */
+  readonly name: string;
+  readonly state: Exclude<StatusState, 'pending'>;
+  readonly description: string;
+  /** The check run's conclusion; default `success` for success, `failure` otherwise. */
+  readonly conclusion?: CheckConclusion;
+}
+
+/**
+ * Put a context in a final state: its status, and with an App its check run — the one
+ * reportPending started (`checkRunId`), or a new completed one. Both writes are attempted even
+ * when one fails, so a status error never leaves a check run `in_progress`; the first failure
+ * is then thrown.
+ */
+export async function concludeContext(
+  octokit: Octokit,
+  commit: CommitRef,
+  c: ContextConclusion,
+  options: ReportOptions & { readonly checkRunId?: number | undefined },
+): Promise<void> {
+  const writes: Promise<unknown>[] = [postStatus(octokit, { ...commit, name: c.name, state: c.state, description: c.description, ...target(options) })];
+  if (options.checkRuns) {
+    writes.push(
+      completeCheckRun(octokit, {
+        ...commit,
+        name: c.name,
+        conclusion: c.conclusion ?? (c.state === 'success' ? 'success' : 'failure'),
+        // Redacted before fitting, as postStatus does: a cut through a secret would hide it from redaction.
+        output: { title: fitDescription(redactText(c.description)), summary: c.description },
+        ...(options.checkRunId !== undefined ? { checkRunId: options.checkRunId } : {}),
+        ...(options.targetUrl ? { detailsUrl: options.targetUrl } : {}),
+      }),
+    );
+  }
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function target(options: ReportOptions): { targetUrl?: string } {

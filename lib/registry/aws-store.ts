@@ -1,6 +1,7 @@
 /**
- * The SecretStore on AWS Secrets Manager: one secret per name under a prefix
- * (`pushsync/clusters/prod`, `pushsync/github/token`, …), the same names the file store uses.
+ * The SecretStore on AWS Secrets Manager: one secret per name under a prefix ending in `/`
+ * (`pushsync/clusters/prod`, `pushsync/kubeconfigs/prod`, `pushsync/github/token`, …), the same
+ * names the file store uses.
  *
  * Values are cached per instance for a short TTL: a warm Lambda container serves a burst of
  * deliveries without a GetSecretValue each, and a rotated secret is picked up within the TTL.
@@ -26,7 +27,7 @@ export const AWS_STORE_DEFAULTS = {
 } as const;
 
 export interface AwsSecretStoreOptions {
-  /** Prepended to every name (default "pushsync/"); the IAM policies are scoped to it. */
+  /** Prepended to every name (default "pushsync/"; must end with "/"); the IAM policies are scoped to it. */
   readonly prefix?: string;
   /** A ready client (tests, or a shared one); otherwise one is made from region/endpoint. */
   readonly client?: SecretsManagerClient;
@@ -53,9 +54,21 @@ const loadSdk = (): Promise<Sdk> => (sdk ??= import('@aws-sdk/client-secrets-man
 /** Characters Secrets Manager allows in a secret name. */
 const PREFIX = /^[A-Za-z0-9/_+=.@-]*$/;
 
-/** Whether `prefix` can start Secrets Manager names ("" included: the whole account). */
+/**
+ * Whether `prefix` can start pushsync's Secrets Manager names: Secrets Manager's characters and
+ * a trailing `/`. Without the `/`, "pushsync" would also cover "pushsync-staging/…": the IAM
+ * policies (`<prefix>clusters/*`) and the ListSecrets filter would reach another deployment's
+ * secrets; and "" would be the whole account.
+ */
 export function isSecretPrefix(prefix: string): boolean {
-  return prefix.length <= 128 && PREFIX.test(prefix);
+  return prefixProblem(prefix) === undefined;
+}
+
+/** Why `prefix` is refused, for the messages of the store and of the function environment. */
+export function prefixProblem(prefix: string): string | undefined {
+  if (prefix.length > 128 || !PREFIX.test(prefix)) return 'use letters, digits and / _ + = . @ - (at most 128 characters)';
+  if (!prefix.endsWith('/') || prefix.startsWith('/') || prefix.includes('//')) return 'it must end with "/" (e.g. "pushsync/" or "acme/pushsync/"), and not start with "/" or contain "//", so it names one folder of secrets';
+  return undefined;
 }
 
 interface Cached {
@@ -77,9 +90,8 @@ export class AwsSecretStore implements SecretStore {
 
   constructor(options: AwsSecretStoreOptions = {}) {
     const prefix = options.prefix ?? AWS_STORE_DEFAULTS.prefix;
-    if (!isSecretPrefix(prefix)) {
-      throw new SecretStoreError(SecretStoreCodes.badName, `invalid secret prefix ${JSON.stringify(prefix)}: use letters, digits and / _ + = . @ - (at most 128 characters)`);
-    }
+    const problem = prefixProblem(prefix);
+    if (problem !== undefined) throw new SecretStoreError(SecretStoreCodes.badName, `invalid secret prefix ${JSON.stringify(prefix)}: ${problem}`);
     const ttlMs = options.cacheTtlMs ?? AWS_STORE_DEFAULTS.cacheTtlMs;
     if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError(`cacheTtlMs must be a non-negative number, got ${ttlMs}`);
     const days = options.recoveryWindowDays ?? AWS_STORE_DEFAULTS.recoveryWindowDays;

@@ -1,8 +1,23 @@
 /**
- * The cluster registry on top of a SecretStore: one secret per cluster (`clusters/<name>`),
- * holding the registration as JSON, kubeconfig included, so credentials and what they are for
- * are written in one atomic step.
+ * The cluster registry on top of a SecretStore, two secrets per cluster:
+ *
+ *   clusters/<name>     the registration (version 2): repo, branch, dir, format and flags as
+ *                       JSON; no credential. sync and resync read only these.
+ *   kubeconfigs/<name>  the kubeconfig's YAML text. Only apply reads it (getCluster).
+ *
+ * Kept apart so that the functions that only need to know who follows what are never given a
+ * kubeconfig: serverless.yml grants sync and resync `clusters/*` and not `kubeconfigs/*`.
+ * register writes the kubeconfig first and the registration last, remove deletes in the other
+ * order, so a registration that can be read always has its kubeconfig.
+ *
+ * The previous release stored one secret per cluster, `clusters/<name>` with the kubeconfig
+ * inside (version 1). Those are still read: listClusters takes the registration from them and
+ * getCluster the kubeconfig too. `pushsync clusters register NAME --replace …` rewrites one as
+ * version 2; `clusters list` marks the ones still waiting. Until then sync, which may read
+ * `clusters/*`, is still given those kubeconfigs.
  */
+import yaml from 'js-yaml';
+import { kubeconfigSecretValues } from '../cluster/kubeconfig-policy.ts';
 import { registerSecret } from '../log.ts';
 import { SecretNames } from './secret-store.ts';
 import type { SecretStore } from './secret-store.ts';
@@ -20,7 +35,10 @@ export type RegisterResult =
   | { readonly ok: true; readonly cluster: ClusterSummary; readonly replaced: boolean; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly errors: readonly FieldError[] };
 
-const VERSION = 1;
+/** The combined format of the previous release (registration and kubeconfig in one secret). */
+const COMBINED = 1;
+const VERSION = 2;
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export async function registerCluster(store: SecretStore, input: RegistrationInput, options: RegisterOptions = {}): Promise<RegisterResult> {
   const validated = validateRegistration(input);
@@ -41,40 +59,59 @@ export async function registerCluster(store: SecretStore, input: RegistrationInp
       ],
     };
   }
-  const stored: RegisteredCluster = { ...registration, registeredAt: (options.now ?? (() => new Date()))().toISOString() };
+  const { kubeconfig, ...rest } = registration;
+  const stored: ClusterSummary = { ...rest, registeredAt: (options.now ?? (() => new Date()))().toISOString() };
+  await store.put(SecretNames.kubeconfig(registration.name), kubeconfig);
   await store.put(key, JSON.stringify({ version: VERSION, ...stored }));
-  return { ok: true, cluster: summary(stored), replaced: existing !== undefined, warnings: validated.warnings };
+  return { ok: true, cluster: stored, replaced: existing !== undefined, warnings: validated.warnings };
 }
 
 /** The registration with its kubeconfig (for the apply function); undefined when not registered. */
 export async function getCluster(store: SecretStore, name: string): Promise<RegisteredCluster | undefined> {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) return undefined;
+  if (!LABEL.test(name)) return undefined;
   const key = SecretNames.cluster(name);
   const text = await store.get(key);
   if (text === undefined) return undefined;
-  const cluster = decode(key, text);
-  registerSecret(cluster.kubeconfig);
-  return cluster;
+  const decoded = decode(key, name, text);
+  let kubeconfig = decoded.kubeconfig;
+  if (kubeconfig === undefined) {
+    const kubeKey = SecretNames.kubeconfig(name);
+    kubeconfig = await store.get(kubeKey);
+    if (kubeconfig === undefined) throw new RegistryError(RegistryCodes.corrupt, `registration ${key} has no kubeconfig (${kubeKey} is missing); register the cluster again`);
+    registerKubeconfig(kubeconfig);
+  }
+  return { ...decoded.cluster, kubeconfig };
 }
 
-/** Every registration, without kubeconfigs, sorted by name. */
+/** Every registration, without kubeconfigs, sorted by name. Reads `clusters/*` only. */
 export async function listClusters(store: SecretStore): Promise<ClusterSummary[]> {
+  return (await listRegistrations(store)).map((r) => r.cluster);
+}
+
+/** As listClusters, with which of them are still in the previous release's combined format. */
+export async function listRegistrations(store: SecretStore): Promise<{ readonly cluster: ClusterSummary; readonly combined: boolean }[]> {
   const names = await store.list(SecretNames.clusterPrefix);
-  const out: ClusterSummary[] = [];
+  const out: { cluster: ClusterSummary; combined: boolean }[] = [];
   for (const key of names) {
+    const name = key.slice(SecretNames.clusterPrefix.length);
+    // Not a registration pushsync could have written (e.g. clusters/a/b); getCluster would not find it either.
+    if (!LABEL.test(name)) continue;
     const text = await store.get(key);
     // Removed between list and get: not registered any more.
     if (text === undefined) continue;
-    const cluster = decode(key, text);
-    registerSecret(cluster.kubeconfig);
-    out.push(summary(cluster));
+    const decoded = decode(key, name, text);
+    out.push({ cluster: decoded.cluster, combined: decoded.kubeconfig !== undefined });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.sort((a, b) => (a.cluster.name < b.cluster.name ? -1 : a.cluster.name > b.cluster.name ? 1 : 0));
 }
 
+/** True when the cluster was registered; its kubeconfig goes too. */
 export async function removeCluster(store: SecretStore, name: string): Promise<boolean> {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) return false;
-  return store.delete(SecretNames.cluster(name));
+  if (!LABEL.test(name)) return false;
+  // The registration first: once it is gone nothing follows the cluster or looks for its kubeconfig.
+  const registration = await store.delete(SecretNames.cluster(name));
+  const kubeconfig = await store.delete(SecretNames.kubeconfig(name));
+  return registration || kubeconfig;
 }
 
 /** Clusters following `repo` (owner/name, any case) at `branch` (exact). */
@@ -88,19 +125,21 @@ export async function clustersFollowingRepo(store: SecretStore, repo: string): P
   return (await listClusters(store)).filter((c) => c.repo.toLowerCase() === wanted);
 }
 
-export function summary(cluster: RegisteredCluster): ClusterSummary {
-  return {
-    name: cluster.name,
-    ...(cluster.context === undefined ? {} : { context: cluster.context }),
-    repo: cluster.repo,
-    branch: cluster.branch,
-    dir: cluster.dir,
-    sourceFormat: cluster.sourceFormat,
-    registeredAt: cluster.registeredAt,
-  };
+/** Mask the kubeconfig's credential values (and the text itself) wherever they might appear. */
+function registerKubeconfig(text: string): void {
+  registerSecret(text);
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch {
+    // Not YAML: connect() will say so; the whole text is registered already.
+    return;
+  }
+  for (const value of kubeconfigSecretValues(doc)) registerSecret(value);
 }
 
-function decode(key: string, text: string): RegisteredCluster {
+/** A stored registration, version 2 or (with its kubeconfig) the combined version 1. */
+function decode(key: string, name: string, text: string): { readonly cluster: ClusterSummary; readonly kubeconfig?: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -108,23 +147,34 @@ function decode(key: string, text: string): RegisteredCluster {
     throw new RegistryError(RegistryCodes.corrupt, `registration ${key} is not valid JSON; register the cluster again`);
   }
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const fields = ['name', 'kubeconfig', 'repo', 'branch', 'dir', 'sourceFormat', 'registeredAt'] as const;
-  const missing = fields.filter((f) => typeof r[f] !== 'string');
-  if (r.version !== VERSION || missing.length > 0 || (r.context !== undefined && typeof r.context !== 'string')) {
-    throw new RegistryError(
-      RegistryCodes.corrupt,
-      `registration ${key} is not a version-${VERSION} registration${missing.length > 0 ? ` (missing ${missing.join(', ')})` : ''}; register the cluster again`,
-    );
+  const combined = r.version === COMBINED;
+  if (!combined && r.version !== VERSION) {
+    throw new RegistryError(RegistryCodes.corrupt, `registration ${key} has version ${JSON.stringify(r.version ?? null)}, not ${VERSION} (or ${COMBINED}, the previous release's); register the cluster again`);
   }
-  const s = (f: (typeof fields)[number]): string => r[f] as string;
-  return {
+  // The combined format held the kubeconfig: registered for masking before anything can fail.
+  if (combined && typeof r.kubeconfig === 'string') registerKubeconfig(r.kubeconfig);
+  const fields = ['name', ...(combined ? ['kubeconfig'] : []), 'repo', 'branch', 'dir', 'sourceFormat', 'registeredAt'];
+  const problems = fields.filter((f) => typeof r[f] !== 'string').map((f) => `missing ${f}`);
+  if (r.context !== undefined && typeof r.context !== 'string') problems.push('context is not a string');
+  for (const f of ['allowInsecure', 'allowExec', 'plans']) if (r[f] !== undefined && typeof r[f] !== 'boolean') problems.push(`${f} is not true or false`);
+  if (r.execAllow !== undefined && !(Array.isArray(r.execAllow) && r.execAllow.every((e) => typeof e === 'string'))) problems.push('execAllow is not a list of commands');
+  if (typeof r.name === 'string' && r.name !== name) problems.push(`it names cluster ${JSON.stringify(r.name)}`);
+  if (problems.length > 0) {
+    throw new RegistryError(RegistryCodes.corrupt, `registration ${key} is not a valid version-${combined ? COMBINED : VERSION} registration (${problems.join(', ')}); register the cluster again`);
+  }
+  const s = (f: string): string => r[f] as string;
+  const cluster: ClusterSummary = {
     name: s('name'),
-    kubeconfig: s('kubeconfig'),
     ...(typeof r.context === 'string' ? { context: r.context } : {}),
     repo: s('repo'),
     branch: s('branch'),
     dir: s('dir'),
     sourceFormat: s('sourceFormat') as SourceFormat,
+    ...(r.allowInsecure === true ? { allowInsecure: true } : {}),
+    ...(r.allowExec === true ? { allowExec: true } : {}),
+    ...(Array.isArray(r.execAllow) ? { execAllow: r.execAllow as string[] } : {}),
+    ...(r.plans === false ? { plans: false } : {}),
     registeredAt: s('registeredAt'),
   };
+  return combined ? { cluster, kubeconfig: s('kubeconfig') } : { cluster };
 }

@@ -3,7 +3,8 @@
  *
  *   registerCluster(store, input, {replace?})   → {ok, cluster, replaced, warnings} | {ok: false, errors}
  *   getCluster(store, name)                     → RegisteredCluster (with kubeconfig) | undefined
- *   listClusters(store)                         → ClusterSummary[] (never kubeconfigs)
+ *   credentialPolicy(cluster, env)              → what connect() may let its kubeconfig do (TLS, exec)
+ *   listClusters(store)                         → ClusterSummary[] (never kubeconfigs; reads clusters/* only)
  *   removeCluster(store, name)                  → boolean
  *   clustersFollowing(store, repo, branch)      → ClusterSummary[]
  *   clustersFollowingRepo(store, repo)          → ClusterSummary[]
@@ -15,9 +16,11 @@ export { SecretNames, SecretStoreError, SecretStoreCodes, checkSecretName } from
 export { FileSecretStore, secretStoreFromEnv, HOME_ENV, DEFAULT_HOME } from './file-store.ts';
 export type { ClusterRegistration, RegisteredCluster, ClusterSummary, RegistrationInput, FieldError, RegistryCode } from './types.ts';
 export { RegistryCodes, RegistryError } from './types.ts';
-export { validateRegistration, checkKubeconfig } from './validate.ts';
+export { validateRegistration, checkKubeconfig, repoProblem, branchProblem } from './validate.ts';
 export type { Validated } from './validate.ts';
-export { registerCluster, getCluster, listClusters, removeCluster, clustersFollowing, clustersFollowingRepo } from './clusters.ts';
+export { registerCluster, getCluster, listClusters, listRegistrations, removeCluster, clustersFollowing, clustersFollowingRepo } from './clusters.ts';
+export { credentialPolicy } from './policy.ts';
+export type { CredentialPolicy } from './policy.ts';
 export type { RegisterOptions, RegisterResult } from './clusters.ts';
 export {
   getGitHubCredentials,
@@ -28,4 +31,4 @@ export {
   webhookSecretCache,
 } from './github.ts';
 export type { GitHubCredentials, GitHubAppCredentials, WebhookSecretCache } from './github.ts';
-export { AwsSecretStore, AWS_STORE_DEFAULTS, isSecretPrefix, type AwsSecretStoreOptions } from './aws-store.ts';
+export { AwsSecretStore, AWS_STORE_DEFAULTS, isSecretPrefix, prefixProblem, type AwsSecretStoreOptions } from './aws-store.ts';

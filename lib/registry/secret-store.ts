@@ -1,6 +1,6 @@
 /**
- * Where credentials live: cluster registrations (with their kubeconfigs), the GitHub
- * credentials and the webhook secret. Minimal and async so the AWS Secrets Manager backend
+ * Where credentials live: cluster registrations, their kubeconfigs, the GitHub credentials and
+ * the webhook secret. Minimal and async so the AWS Secrets Manager backend
  * (a later issue) fits the same interface as the local-file one.
  */
 
@@ -20,8 +20,12 @@ export const SecretNames = {
   githubToken: 'github/token',
   githubApp: 'github/app',
   webhookSecret: 'github/webhook-secret',
+  /** A cluster's registration: what it follows and its flags, never a credential (sync reads these). */
   clusterPrefix: 'clusters/',
   cluster: (name: string): string => `clusters/${name}`,
+  /** A cluster's kubeconfig, apart from its registration so that only apply reads it. */
+  kubeconfigPrefix: 'kubeconfigs/',
+  kubeconfig: (name: string): string => `kubeconfigs/${name}`,
 } as const;
 
 export const SecretStoreCodes = {

@@ -16,6 +16,23 @@ export interface ClusterRegistration {
   /** The policy dir inside the repo, relative, `/`-separated; "." for the repo root. */
   readonly dir: string;
   readonly sourceFormat: SourceFormat;
+  /**
+   * Accept a kubeconfig whose cluster skips TLS verification or has an `http://` server
+   * (`--allow-insecure`). Absent = refused, at registration and again at connect.
+   */
+  readonly allowInsecure?: boolean;
+  /** Let the kubeconfig's exec credential plugin run (`--allow-exec`); absent = refused. */
+  readonly allowExec?: boolean;
+  /**
+   * The commands that exec plugin may be (`--exec-allow`), only with allowExec; absent = the
+   * default allowlist. The apply function also holds it to $PUSHSYNC_EXEC_ALLOWLIST.
+   */
+  readonly execAllow?: readonly string[];
+  /**
+   * false (`--no-plans`): never plan a pull request against this cluster, since a plan runs
+   * with the cluster's credentials. Absent = true.
+   */
+  readonly plans?: boolean;
 }
 
 /** A stored registration. */
@@ -24,7 +41,10 @@ export interface RegisteredCluster extends ClusterRegistration {
   readonly registeredAt: string;
 }
 
-/** What may be shown or passed around: everything but the kubeconfig. */
+/**
+ * What may be shown or passed around: everything but the kubeconfig. This is all that
+ * `clusters/<name>` holds; the kubeconfig is the separate secret `kubeconfigs/<name>`.
+ */
 export type ClusterSummary = Omit<RegisteredCluster, 'kubeconfig'>;
 
 /** Registration input as it arrives from a CLI or an API: checked field by field. */
@@ -36,6 +56,8 @@ export const RegistryCodes = {
   notFound: 'REGISTRY_NOT_FOUND',
   corrupt: 'REGISTRY_CORRUPT',
   invalidSecret: 'REGISTRY_INVALID_SECRET',
+  /** The deployment's own setting (an environment variable) is unusable. */
+  invalidEnvironment: 'REGISTRY_ENV_INVALID',
 } as const;
 export type RegistryCode = (typeof RegistryCodes)[keyof typeof RegistryCodes];
 

@@ -3,6 +3,9 @@
  * errors at once, so `pushsync clusters register` can be fixed in one go.
  */
 import yaml from 'js-yaml';
+// The leaf module, not lib/cluster's index: the same rules connect() applies, without the engine.
+import { checkCredentialUse, credentialUseOf, DEFAULT_EXEC_ALLOWLIST, execEntryProblem, STRICT_POLICY } from '../cluster/kubeconfig-policy.ts';
+import type { CredentialPolicy } from '../cluster/kubeconfig-policy.ts';
 import { RegistryCodes } from './types.ts';
 import type { ClusterRegistration, FieldError, RegistrationInput, SourceFormat } from './types.ts';
 
@@ -68,11 +71,36 @@ export function validateRegistration(input: RegistrationInput): Validated {
     else context = c;
   }
 
+  const flag = (field: 'allowInsecure' | 'allowExec' | 'plans'): boolean | undefined => {
+    const v = input[field];
+    if (v === undefined || typeof v === 'boolean') return v;
+    err(field, v, `${field} must be true or false, got ${JSON.stringify(v)}`);
+    return undefined;
+  };
+  const allowInsecure = flag('allowInsecure') === true;
+  const allowExec = flag('allowExec') === true;
+  const plans = flag('plans') !== false;
+
+  let execAllow: string[] | undefined;
+  if (input.execAllow !== undefined) {
+    if (!Array.isArray(input.execAllow) || !input.execAllow.every((e): e is string => typeof e === 'string')) err('execAllow', undefined, 'execAllow must be a list of command names');
+    else if (input.execAllow.length === 0) err('execAllow', '', 'execAllow, when given, must name at least one command (leave out --allow-exec to run none)');
+    else if (!allowExec) err('execAllow', input.execAllow.join(','), 'execAllow (--exec-allow) needs allowExec (--allow-exec): exec plugins are refused without it');
+    else {
+      execAllow = [...new Set(input.execAllow)];
+      for (const entry of execAllow) {
+        const problem = execEntryProblem(entry);
+        if (problem !== undefined) err('execAllow', entry, `execAllow entry ${JSON.stringify(clip(entry))} ${problem}`);
+      }
+    }
+  }
+
   const kubeconfig = str(input.kubeconfig);
   if (kubeconfig === undefined || kubeconfig.trim() === '') err('kubeconfig', undefined, 'kubeconfig is required (the YAML text of a kubeconfig)');
   else {
-    const checked = checkKubeconfig(kubeconfig, context);
-    for (const message of checked.errors) errors.push({ code: RegistryCodes.invalidField, field: checked.field(message), ...(context !== undefined && message.startsWith('context') ? { value: context } : {}), message });
+    const policy: CredentialPolicy = { allowInsecure, exec: allowExec ? (execAllow ?? DEFAULT_EXEC_ALLOWLIST) : [] };
+    const checked = checkKubeconfig(kubeconfig, context, policy);
+    for (const e of checked.errors) errors.push({ code: RegistryCodes.invalidField, ...e });
     warnings.push(...checked.warnings);
   }
 
@@ -87,6 +115,10 @@ export function validateRegistration(input: RegistrationInput): Validated {
       branch: branch ?? '',
       dir,
       sourceFormat,
+      // Stored only when they differ from the default, so a registration reads as what was asked.
+      ...(allowInsecure ? { allowInsecure } : {}),
+      ...(allowExec ? { allowExec, ...(execAllow === undefined ? {} : { execAllow }) } : {}),
+      ...(plans ? {} : { plans }),
     },
     warnings,
   };
@@ -100,7 +132,7 @@ function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 97)}...` : s;
 }
 
-function repoProblem(repo: string): string | undefined {
+export function repoProblem(repo: string): string | undefined {
   const parts = repo.split('/');
   if (parts.length !== 2) return 'must be owner/name (one "/"), e.g. acme/policy';
   const [owner = '', name = ''] = parts;
@@ -110,8 +142,8 @@ function repoProblem(repo: string): string | undefined {
   return undefined;
 }
 
-/** The rules of `git check-ref-format` that a branch name can break. */
-function branchProblem(branch: string): string | undefined {
+/** The rules of `git check-ref-format` that a branch name can break (also applied to the branch of every webhook push). */
+export function branchProblem(branch: string): string | undefined {
   if (branch.startsWith('refs/')) return `must be a branch name, not a ref: use ${JSON.stringify(branch.replace(/^refs\/heads\//, ''))}`;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what git refuses
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
@@ -131,10 +163,8 @@ function normaliseDir(raw: string): string | { problem: string } {
 }
 
 interface KubeconfigCheck {
-  readonly errors: string[];
+  readonly errors: Omit<FieldError, 'code'>[];
   readonly warnings: string[];
-  /** Which input field a message is about. */
-  field(message: string): string;
 }
 
 interface Named {
@@ -143,31 +173,42 @@ interface Named {
 }
 
 /**
- * Structure only (the same file `lib/cluster` connects with later): at least one cluster,
- * user and context, references that resolve, and the chosen context present. Messages never
- * quote the kubeconfig's values other than names.
+ * The structure (the same file `lib/cluster` connects with later): at least one cluster, user
+ * and context, references that resolve, and the chosen context present; then what the chosen
+ * context's credentials would do, against `policy` (TLS, exec plugins). Messages never quote the
+ * kubeconfig's values other than names, commands and the server's scheme.
  */
-export function checkKubeconfig(text: string, context: string | undefined): KubeconfigCheck {
+export function checkKubeconfig(text: string, context: string | undefined, policy: CredentialPolicy = STRICT_POLICY): KubeconfigCheck {
   const errors: string[] = [];
+  /** What the credentials would do: with the offending value (a command, a server URL's scheme). */
+  const refused: Omit<FieldError, 'code'>[] = [];
   const warnings: string[] = [];
-  const result: KubeconfigCheck = { errors, warnings, field: (m) => (m.startsWith('context') ? 'context' : 'kubeconfig') };
+  const result = (): KubeconfigCheck => ({
+    errors: [
+      ...errors.map((message) =>
+        message.startsWith('context') ? { field: 'context', ...(context === undefined ? {} : { value: context }), message } : { field: 'kubeconfig', message },
+      ),
+      ...refused,
+    ],
+    warnings,
+  });
   let doc: unknown;
   try {
     doc = yaml.load(text);
   } catch (e) {
     const mark = (e as { mark?: { line?: number } }).mark;
     errors.push(`kubeconfig is not valid YAML${mark?.line === undefined ? '' : ` (line ${mark.line + 1})`}`);
-    return result;
+    return result();
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     errors.push('kubeconfig is not a YAML mapping (expected apiVersion, clusters, users, contexts)');
-    return result;
+    return result();
   }
   const root = doc as Record<string, unknown>;
   const clusters = namedList(root, 'clusters', 'cluster', errors);
   const users = namedList(root, 'users', 'user', errors);
   const contexts = namedList(root, 'contexts', 'context', errors);
-  if (errors.length > 0) return result;
+  if (errors.length > 0) return result();
 
   const clusterNames = new Set(clusters.map((c) => c.name));
   const userNames = new Set(users.map((u) => u.name));
@@ -182,7 +223,7 @@ export function checkKubeconfig(text: string, context: string | undefined): Kube
   const chosenName = context ?? current;
   if (context !== undefined && !contextNames.includes(context)) {
     errors.push(`context ${JSON.stringify(context)} is not in the kubeconfig (contexts: ${contextNames.join(', ')})`);
-    return result;
+    return result();
   }
   if (context === undefined && (current === '' || !contextNames.includes(current))) {
     errors.push(
@@ -190,7 +231,7 @@ export function checkKubeconfig(text: string, context: string | undefined): Kube
         ? `kubeconfig has no current-context: pass --context (contexts: ${contextNames.join(', ')})`
         : `kubeconfig: current-context ${JSON.stringify(current)} is not among its contexts (${contextNames.join(', ')}): pass --context`,
     );
-    return result;
+    return result();
   }
   const chosen = contexts.find((c) => c.name === chosenName);
   const cluster = clusters.find((c) => c.name === chosen?.body.cluster);
@@ -209,10 +250,25 @@ export function checkKubeconfig(text: string, context: string | undefined): Kube
       }
     }
   }
-  if (user !== undefined && (user.body.exec !== undefined || user.body['auth-provider'] !== undefined)) {
-    warnings.push(`kubeconfig user ${JSON.stringify(user.name)} runs an exec/auth-provider plugin; it must exist where the apply function runs`);
+  if (cluster !== undefined && user !== undefined && typeof cluster.body.server === 'string' && cluster.body.server !== '') {
+    const use = credentialUseOf(
+      { name: cluster.name, server: cluster.body.server, insecureSkipTlsVerify: cluster.body['insecure-skip-tls-verify'] === true },
+      { name: user.name, exec: user.body.exec, authProvider: user.body['auth-provider'] },
+    );
+    for (const problem of checkCredentialUse(use, policy)) {
+      const remedy =
+        problem.kind === 'insecure'
+          ? 'use https with TLS verification, or register with --allow-insecure to accept it'
+          : policy.exec === 'any' || policy.exec.length === 0
+            ? `register with --allow-exec to let it run (allowed by default: ${DEFAULT_EXEC_ALLOWLIST.join(', ')})`
+            : 'put the command on the list with --exec-allow, if you trust it';
+      refused.push({ field: 'kubeconfig', ...(problem.kind === 'exec' && problem.command !== undefined ? { value: clip(problem.command) } : {}), message: `kubeconfig: ${problem.message}; ${remedy}` });
+    }
+    if (use.exec !== undefined && errors.length === 0 && refused.length === 0) {
+      warnings.push(`kubeconfig user ${JSON.stringify(user.name)} runs the exec plugin ${JSON.stringify(use.exec.command)}; it must exist where the apply function runs`);
+    }
   }
-  return result;
+  return result();
 }
 
 function namedList(root: Record<string, unknown>, key: string, inner: string, errors: string[]): Named[] {

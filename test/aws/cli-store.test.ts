@@ -55,7 +55,8 @@ describe('--store aws, in-process', () => {
     expect(reg).toMatchObject({ code: 0, stderr: '' });
     expect(reg.stdout).toContain('Registered cluster prod');
     expect(reg.stdout).toContain('Stored in AWS Secrets Manager (eu-west-1), names under "team/pushsync/"');
-    expect(fake.mock.commandCalls(CreateSecretCommand).map((c) => c.args[0].input.Name)).toEqual(['team/pushsync/clusters/prod']);
+    // The kubeconfig first, then the registration that points at it.
+    expect(fake.mock.commandCalls(CreateSecretCommand).map((c) => c.args[0].input.Name)).toEqual(['team/pushsync/kubeconfigs/prod', 'team/pushsync/clusters/prod']);
 
     expect(await run(['secrets', 'set', 'github-token', '--store=aws'], `${TOKEN}\n`)).toMatchObject({ code: 0 });
     expect(fake.secrets.get('team/pushsync/github/token')?.value).toBe(TOKEN);
@@ -64,10 +65,13 @@ describe('--store aws, in-process', () => {
     expect(list.stdout).toMatch(/^prod\s+acme\/policy\s+main/m);
     const secrets = await run(['secrets', 'list', '--store', 'aws']);
     expect(secrets.stdout).toMatch(/github-token\s+set/);
-    expect(secrets.stdout).toContain('1 cluster kubeconfig(s)');
+    expect(secrets.stdout).toContain('1 cluster registration(s)');
 
     expect(await run(['clusters', 'remove', '--store', 'aws', 'prod'])).toMatchObject({ code: 0 });
-    expect(fake.mock.commandCalls(DeleteSecretCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: 'team/pushsync/clusters/prod', RecoveryWindowInDays: 7 }]);
+    expect(fake.mock.commandCalls(DeleteSecretCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: 'team/pushsync/clusters/prod', RecoveryWindowInDays: 7 },
+      { SecretId: 'team/pushsync/kubeconfigs/prod', RecoveryWindowInDays: 7 },
+    ]);
     expect((await run(['clusters', 'list', '--store', 'aws'])).stdout).toContain('No clusters registered');
 
     // Nothing went to the local file store, and no secret was printed.

@@ -113,6 +113,10 @@ describe('AwsSecretStore requests', () => {
     expect(fake.secrets.has('acme/prod/pushsync/github/token')).toBe(true);
     expect(await s.list('')).toEqual(['github/token']);
     expect(() => store({ prefix: 'bad prefix!' })).toThrow(/invalid secret prefix "bad prefix!"/);
+    // Without the trailing "/", "pushsync" would also cover "pushsync-staging/…" (IAM and listing).
+    for (const prefix of ['pushsync', '', 'acme/pushsync', '/pushsync/', 'a//b/']) {
+      expect(() => store({ prefix }), prefix).toThrow(/it must end with "\/"/);
+    }
     expect(() => store({ recoveryWindowDays: 0 })).toThrow(RangeError);
   });
 
@@ -189,7 +193,16 @@ describe('the registry on Secrets Manager', () => {
     expect(await getWebhookSecrets(s)).toEqual([WEBHOOK_SECRET]);
     expect(await removeCluster(s, 'staging')).toBe(true);
     expect((await listClusters(s)).map((c) => c.name)).toEqual(['mycluster']);
-    expect([...fake.secrets.keys()].sort()).toEqual(['pushsync/clusters/mycluster', 'pushsync/clusters/staging', 'pushsync/github/token', 'pushsync/github/webhook-secret']);
+    expect([...fake.secrets.keys()].sort()).toEqual([
+      'pushsync/clusters/mycluster',
+      'pushsync/clusters/staging',
+      'pushsync/github/token',
+      'pushsync/github/webhook-secret',
+      'pushsync/kubeconfigs/mycluster',
+      'pushsync/kubeconfigs/staging',
+    ]);
+    // The registration secret, which sync may read, holds no credential.
+    expect(fake.secrets.get('pushsync/clusters/mycluster')?.value).not.toContain(KUBE_TOKEN);
 
     expect(lines.length).toBeGreaterThan(0);
     const log = lines.join('\n');
@@ -216,7 +229,7 @@ describe('AwsSecretStore against moto_server (a local Secrets Manager endpoint)'
     await registerCluster(s, registration({ name: 'dev' }));
     await setGitHubToken(s, GITHUB_TOKEN);
     expect(await s.list('clusters/')).toEqual(['clusters/dev', 'clusters/prod']);
-    expect(await s.list('')).toEqual(['clusters/dev', 'clusters/prod', 'github/token']);
+    expect(await s.list('')).toEqual(['clusters/dev', 'clusters/prod', 'github/token', 'kubeconfigs/dev', 'kubeconfigs/prod']);
     expect((await getCluster(s, 'prod'))?.repo).toBe('acme/policy');
     expect(await registerCluster(s, registration({ name: 'prod', branch: 'release' }), { replace: true })).toMatchObject({ ok: true, replaced: true });
     expect((await getCluster(s, 'prod'))?.branch).toBe('release');

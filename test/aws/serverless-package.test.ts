@@ -1,10 +1,13 @@
 /**
  * `serverless package` as CI runs it (no AWS account, no network), once, then assertions on
  * what it produced: the CloudFormation template (functions, HTTP route, schedule, IAM, the
- * dead-letter queue) and the artifacts, down to running the packaged webhook bundle against
- * local endpoints. The run uses a non-default secret prefix to show it flows from the params.
+ * dead-letter queue) and the artifacts, down to running the packaged bundles on this Node (the
+ * Node 20 of local mode; Lambda runs them on nodejs22.x): the webhook against local endpoints,
+ * sync, apply and resync loaded as Lambda loads them. The run uses a non-default secret prefix
+ * to show it flows from the params.
  */
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsSecretStore, setWebhookSecrets } from '../../lib/registry/index.ts';
-import { buildPushPayload, startGitHubServer, webhookDelivery } from '../helpers/github-server.ts';
+import { buildPushPayload, signWebhook, startGitHubServer, webhookDelivery } from '../helpers/github-server.ts';
 import { packageService, type CfnResource, type PackagedService } from './package-service.ts';
 import { startMoto } from './support.ts';
 
@@ -46,9 +49,11 @@ describe('serverless package, offline, with no AWS account', () => {
     expect(pkg.guardedProcesses).toBeGreaterThanOrEqual(1);
     expect(pkg.networkAttempts).toEqual([]);
     expect(pkg.output).toMatch(/Service packaged/);
+    // serverless.yml validates as written: Framework v3 learns nodejs22.x from scripts/serverless-runtimes.mjs.
+    expect(pkg.output).not.toMatch(/Invalid configuration/);
   });
 
-  it('has the four functions on Node 20 with their memory, timeouts and environment', () => {
+  it('has the four functions on Node 22 with their memory, timeouts and environment', () => {
     const fns = Object.fromEntries(resources('AWS::Lambda::Function').map(([, r]) => [r.Properties?.FunctionName as string, r.Properties ?? {}]));
     expect(Object.keys(fns).sort()).toEqual(FUNCTIONS.map(name).sort());
     const expected: Record<string, { Timeout: number; MemorySize: number; Handler: string; invokes?: [string, string] }> = {
@@ -60,7 +65,7 @@ describe('serverless package, offline, with no AWS account', () => {
     for (const fn of FUNCTIONS) {
       const p = fns[name(fn)] ?? {};
       const e = expected[fn];
-      expect(p, fn).toMatchObject({ Runtime: 'nodejs20.x', Handler: e?.Handler, Timeout: e?.Timeout, MemorySize: e?.MemorySize, Role: { 'Fn::GetAtt': [`${logical(fn)}Role`, 'Arn'] } });
+      expect(p, fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: e?.Handler, Timeout: e?.Timeout, MemorySize: e?.MemorySize, Role: { 'Fn::GetAtt': [`${logical(fn)}Role`, 'Arn'] } });
       const vars = (p.Environment as { Variables: Record<string, string> }).Variables;
       expect(vars, fn).toMatchObject({ PUSHSYNC_STORE: 'aws', PUSHSYNC_SECRET_PREFIX: PREFIX, PUSHSYNC_SECRET_CACHE_SECONDS: '60', PUSHSYNC_LOG_LEVEL: 'info', NODE_OPTIONS: '--enable-source-maps' });
       // Each function knows the name of the function it invokes, and no other.
@@ -68,6 +73,13 @@ describe('serverless package, offline, with no AWS account', () => {
       expect(named, fn).toEqual(e?.invokes ? [e.invokes[0]] : []);
       if (e?.invokes) expect(vars[e.invokes[0]]).toBe(e.invokes[1]);
     }
+  });
+
+  it('limits the public endpoint: the webhook reserves 20 instances, the HTTP API stage is throttled, nothing else is capped', () => {
+    expect(props('WebhookLambdaFunction').ReservedConcurrentExecutions).toBe(20);
+    for (const fn of ['Sync', 'Apply', 'Resync']) expect(props(`${fn}LambdaFunction`).ReservedConcurrentExecutions, fn).toBeUndefined();
+    expect(resources('AWS::ApiGatewayV2::Stage')).toHaveLength(1);
+    expect(props('HttpApiStage')).toMatchObject({ StageName: '$default', DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 50, DetailedMetricsEnabled: false } });
   });
 
   it('routes POST /webhook (HTTP API, payload 2.0) to the webhook function, and nothing else', () => {
@@ -104,7 +116,9 @@ describe('serverless package, offline, with no AWS account', () => {
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${name(fn)}:*` },
     });
-    const readAll = { Sid: 'ReadSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { 'Fn::Sub': `${secrets}*` } };
+    const read = (...names: string[]) => ({ Sid: 'ReadSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: names.map((n) => ({ 'Fn::Sub': `${secrets}${n}` })) });
+    // Not github/webhook-secret; "*" so that the one of the two that is missing reads as not found.
+    const github = ['github/token*', 'github/app*'];
     const list = { Sid: 'ListSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': { Ref: 'AWS::Region' } } } };
     const invokeApply = { Sid: 'InvokeApply', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('apply') };
     const deadLetter = { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } };
@@ -114,9 +128,10 @@ describe('serverless package, offline, with no AWS account', () => {
         { Sid: 'ReadWebhookSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { 'Fn::Sub': `${secrets}github/webhook-secret-??????` } },
         { Sid: 'InvokeSync', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('sync') },
       ],
-      SyncRole: [logs('sync'), readAll, list, invokeApply, deadLetter],
-      ApplyRole: [logs('apply'), readAll, deadLetter],
-      ResyncRole: [logs('resync'), readAll, list, invokeApply],
+      // Who follows what: registrations only, never a kubeconfig.
+      SyncRole: [logs('sync'), read('clusters/*', ...github), list, invokeApply, deadLetter],
+      ApplyRole: [logs('apply'), read('clusters/*', 'kubeconfigs/*', ...github), deadLetter],
+      ResyncRole: [logs('resync'), read('clusters/*', ...github), list, invokeApply],
     };
     // No other IAM resource: no framework default role, no managed or inline policy elsewhere.
     expect(Object.entries(pkg.template.Resources).filter(([, r]) => r.Type.startsWith('AWS::IAM::')).map(([id, r]) => `${id}:${r.Type}`).sort()).toEqual(
@@ -130,6 +145,15 @@ describe('serverless package, offline, with no AWS account', () => {
       expect(policies, id).toHaveLength(1);
       expect(policies[0]?.PolicyDocument.Statement, id).toEqual(statements);
     }
+    // Only apply reads kubeconfigs, only the webhook reads its secret, and no role reads the whole prefix.
+    for (const [id] of resources('AWS::IAM::Role')) {
+      const text = JSON.stringify(props(id).Policies);
+      expect(text.includes('kubeconfigs/'), id).toBe(id === 'ApplyRole');
+      expect(text.includes('webhook-secret'), id).toBe(id === 'WebhookRole');
+      expect(text, id).not.toContain(`${secrets}*`);
+    }
+    const applyVars = (props('ApplyLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
+    expect(applyVars.PUSHSYNC_EXEC_ALLOWLIST).toBe('');
     // Belt and braces: no wildcard action anywhere, and "*" as a resource only for ListSecrets.
     for (const [, r] of resources('AWS::IAM::Role')) {
       for (const s of (r.Properties?.Policies as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[])[0]?.PolicyDocument.Statement ?? []) {
@@ -153,6 +177,36 @@ describe('serverless package, offline, with no AWS account', () => {
   });
 });
 
+/** A function's bundle and source map, unzipped from its artifact into a new directory under `root`. */
+async function unpack(fn: string, root: string): Promise<string> {
+  const dir = path.join(root, fn);
+  for (const e of await pkg.entries(fn)) {
+    await mkdir(path.dirname(path.join(dir, e.name)), { recursive: true });
+    await writeFile(path.join(dir, e.name), e.data);
+  }
+  return dir;
+}
+
+/** The environment serverless.yml gives a function, from the packaged template. */
+const lambdaEnv = (fn: string): Record<string, string> => (props(`${logical(fn)}LambdaFunction`).Environment as { Variables: Record<string, string> }).Variables;
+
+/**
+ * Runs `script` (an ES module) in a fresh Node process, in `cwd`, with only `env` (and PATH) set,
+ * as a Lambda container starts: nothing of this process's modules or environment comes along.
+ */
+function runNode(script: string, cwd: string, env: Record<string, string>): Promise<{ output: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ output: text, code }));
+  });
+}
+
+const AWS_TEST_ENV = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+
 describe('the packaged webhook bundle, run as Lambda would run it', () => {
   interface Invocation {
     url: string;
@@ -167,7 +221,7 @@ describe('the packaged webhook bundle, run as Lambda would run it', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('answers a signed ping 200, an unsigned one 401, and a push 202 after invoking sync (Secrets Manager: moto; Lambda: a local endpoint)', async () => {
+  it('answers a signed ping 200, an unsigned or forged one 401, and a push 202 after invoking sync (Secrets Manager: moto; Lambda: a local endpoint)', async () => {
     const SECRET = 'packaged-webhook-secret-0123456789';
     const moto = await startMoto();
     const github = await startGitHubServer({ owner: 'acme', repo: 'policy' });
@@ -189,44 +243,30 @@ describe('the packaged webhook bundle, run as Lambda would run it', () => {
       await setWebhookSecrets(store, [SECRET]);
 
       work = await mkdtemp(path.join(tmpdir(), 'pushsync-bundle-'));
-      for (const e of await pkg.entries('webhook')) {
-        await mkdir(path.dirname(path.join(work, e.name)), { recursive: true });
-        await writeFile(path.join(work, e.name), e.data);
-      }
+      const bundle = await unpack('webhook', work);
       const sha = await github.git.commit({ 'system/repo.yaml': 'kind: Repo\n' }, { message: 'x' });
       const ping = webhookDelivery({ zen: 'Design for failure.', hook_id: 1 }, SECRET, { event: 'ping' });
       const push = webhookDelivery(await buildPushPayload({ git: github.git, owner: 'acme', repo: 'policy', ref: 'main', after: sha, apiUrl: github.url }), SECRET);
       const event = (d: { method: string; headers: Record<string, string>; body: string }) => ({ version: '2.0', headers: d.headers, body: d.body, isBase64Encoded: false, requestContext: { http: { method: d.method } } });
       const unsigned = { ...ping, headers: Object.fromEntries(Object.entries(ping.headers).filter(([k]) => !k.startsWith('x-hub-signature'))) };
+      // The same body with well-formed signatures made with a key that is not the webhook secret.
+      const forged = { ...ping, headers: { ...ping.headers, 'x-hub-signature-256': signWebhook(ping.body, `${SECRET}-guess`), 'x-hub-signature': `sha1=${createHmac('sha1', `${SECRET}-guess`).update(ping.body).digest('hex')}` } };
+      expect(forged.headers['x-hub-signature-256']).toMatch(/^sha256=[0-9a-f]{64}$/);
+      expect(forged.headers['x-hub-signature-256']).not.toBe(ping.headers['x-hub-signature-256']);
 
-      const vars = (props('WebhookLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
-      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(work, 'functions/webhook.mjs')).href)});
+      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(bundle, 'functions/webhook.mjs')).href)});
 const out = [];
 for (const e of JSON.parse(process.env.EVENTS)) out.push((await handler(e)).statusCode);
 console.log('RESULT ' + JSON.stringify(out));`;
-      const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-          cwd: work,
-          env: {
-            PATH: process.env.PATH ?? '',
-            ...vars,
-            AWS_REGION: 'eu-west-1',
-            AWS_ACCESS_KEY_ID: 'test',
-            AWS_SECRET_ACCESS_KEY: 'test',
-            AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url,
-            AWS_ENDPOINT_URL_LAMBDA: lambda?.url ?? '',
-            EVENTS: JSON.stringify([event(unsigned), event(ping), event(push)]),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let text = '';
-        child.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        child.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        child.on('error', reject);
-        child.on('exit', (exitCode) => resolve({ stdout: text, code: exitCode }));
+      const { output: stdout, code } = await runNode(script, bundle, {
+        ...lambdaEnv('webhook'),
+        ...AWS_TEST_ENV,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url,
+        AWS_ENDPOINT_URL_LAMBDA: lambda?.url ?? '',
+        EVENTS: JSON.stringify([event(unsigned), event(forged), event(ping), event(push)]),
       });
       expect(code, stdout).toBe(0);
-      expect(/RESULT (.*)/.exec(stdout)?.[1], stdout).toBe('[401,200,202]');
+      expect(/RESULT (.*)/.exec(stdout)?.[1], stdout).toBe('[401,401,200,202]');
       expect(seen).toHaveLength(1);
       expect(seen[0]?.url).toBe(`/2015-03-31/functions/${name('sync')}/invocations`);
       expect(seen[0]?.headers['x-amz-invocation-type']).toBe('Event');
@@ -240,4 +280,24 @@ console.log('RESULT ' + JSON.stringify(out));`;
       await moto.close();
     }
   }, 120_000);
+});
+
+describe('the packaged sync, apply and resync bundles', () => {
+  let work: string | undefined;
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it.each(['sync', 'apply', 'resync'] as const)('%s loads on this Node as Lambda loads it, with its environment from the template, and exports its handler', async (fn) => {
+    work ??= await mkdtemp(path.join(tmpdir(), 'pushsync-bundles-'));
+    const bundle = await unpack(fn, work);
+    // Importing runs the whole bundle's top level: the createRequire banner, every bundled
+    // dependency's module code, the SDK clients' modules. A require() esbuild could not resolve,
+    // or syntax newer than this Node, fails here rather than on the first cold start.
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(path.join(bundle, `functions/${fn}.mjs`)).href)});
+console.log('RESULT ' + JSON.stringify({ handler: typeof m.handler }));`;
+    const { output, code } = await runNode(script, bundle, { ...lambdaEnv(fn), ...AWS_TEST_ENV });
+    expect(code, output).toBe(0);
+    expect(/RESULT (.*)/.exec(output)?.[1], output).toBe('{"handler":"function"}');
+  });
 });

@@ -2,9 +2,12 @@
  * AWS test support: a Secrets Manager that keeps state, stubbed at the SDK boundary with
  * aws-sdk-client-mock (what Secrets Manager answers, per the API reference: exception names,
  * deletion scheduling, the `name` filter (a case-sensitive prefix match), pagination); captured logs;
- * and moto_server, a real local Secrets Manager endpoint.
+ * and moto's server, a real local Secrets Manager endpoint (scripts/ensure-moto.sh finds it).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -115,12 +118,49 @@ export interface Moto {
   close(): Promise<void>;
 }
 
-/** moto_server on a free port. Fails with what to install when it is not there. */
-export async function startMoto(): Promise<Moto> {
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export const MOTO_MISSING = 'MOTO_MISSING';
+
+/** The one script that knows how moto is found (and, from scripts/test.sh, installed). */
+const ENSURE_MOTO = fileURLToPath(new URL('../../scripts/ensure-moto.sh', import.meta.url));
+
+/**
+ * The command that starts moto's server, as scripts/ensure-moto.sh finds it: `moto_server`, or
+ * `python3 -m moto.server` for a moto reachable only as a module. scripts/test.sh passes what it
+ * found (and installed, when it was missing) in PUSHSYNC_MOTO_SERVER; a test run on its own asks
+ * the script without installing. Missing, it fails with the script's one line saying what to
+ * install: these tests fail then, they never skip.
+ */
+export async function findMotoServer(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const given = env.PUSHSYNC_MOTO_SERVER?.trim();
+  if (given) return given.split(/\s+/);
+  // bash itself is looked up where this process finds it: `env` may have a PATH without it.
+  const bash = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'bash')).find((p) => existsSync(p)) ?? 'bash';
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(bash, [ENSURE_MOTO, '--no-install'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
+  });
+  const last = (text: string): string => text.trim().split('\n').pop() ?? '';
+  if (code !== 0) throw Object.assign(new Error(last(stderr) || `scripts/ensure-moto.sh exited with ${code}`), { code: MOTO_MISSING });
+  return last(stdout).split(/\s+/);
+}
+
+let motoServer: Promise<string[]> | undefined;
+
+/**
+ * moto's server on a free port. Fails with what to install when it is not there. `env`: the
+ * environment to find and run it in (default: this process's, and the lookup is done once).
+ */
+export async function startMoto(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Moto> {
+  const [command = 'moto_server', ...args] = await (options.env ? findMotoServer(options.env) : (motoServer ??= findMotoServer()));
+  const child = spawn(command, [...args, '-H', '127.0.0.1', '-p', '0'], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto_server did not start within 30 s; it printed:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${command} did not start within 30 s; it printed:\n${output}`)), 30_000);
     const seen = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
       const m = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -133,11 +173,11 @@ export async function startMoto(): Promise<Moto> {
     child.stderr.on('data', seen);
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run moto_server (${err.message}): the Secrets Manager endpoint tests need it; install it with pip install 'moto[server]'`));
+      reject(Object.assign(new Error(`cannot run ${command} (${err.message}); see scripts/ensure-moto.sh`), { code: MOTO_MISSING }));
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`moto_server exited with ${code} before serving:\n${output}`));
+      reject(new Error(`${command} exited with ${code} before serving:\n${output}`));
     });
   });
   return {

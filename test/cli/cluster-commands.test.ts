@@ -198,7 +198,7 @@ describe('the seed repo on a real API server', () => {
     expect(lines).toContain(`+ deployment.apps/frontend -n ${NS}`);
     expect(lines).toContain(`+ service/cartservice -n ${NS}`);
     expect(r.stdout).toContain('Note: 24 objects were not checked by a dry-run');
-    expect(lastLine(r.stdout)).toBe('Plan: 25 to create, 0 to update, 0 to delete, 0 unchanged.');
+    expect(lastLine(r.stdout)).toBe('Plan: 25 to create, 0 to configure, 0 to prune, 0 unchanged.');
 
     const ns = await namespaces();
     expect(ns).not.toContain(NS);
@@ -209,7 +209,7 @@ describe('the seed repo on a real API server', () => {
     const r = await inProcess(['plan', repo, ...target(), '--json']);
     expect(r.code).toBe(0);
     const planned = JSON.parse(r.stdout) as { counts: Record<string, number>; objects: { id: string; action: string }[]; inventory: { name: string } };
-    expect(planned.counts).toMatchObject({ create: 25, update: 0, prune: 0, unchanged: 0, failed: 0 });
+    expect(planned.counts).toMatchObject({ create: 25, configure: 0, prune: 0, unchanged: 0, failed: 0 });
     expect(planned.inventory.name).toBe('pushsync');
     expect(planned.objects.find((o) => o.id === `Deployment.apps/${NS}/frontend`)?.action).toBe('create');
   });
@@ -246,7 +246,7 @@ describe('the seed repo on a real API server', () => {
     const p = await pushsync(['plan', repo, ...target()]);
     expect(p.code).toBe(0);
     expect(p.stdout).toContain(`~ deployment.apps/frontend -n ${NS}\n    ${field}\n    fields taken over from kubectl-edit: `);
-    expect(lastLine(p.stdout)).toBe('Plan: 0 to create, 1 to update, 0 to delete, 24 unchanged.');
+    expect(lastLine(p.stdout)).toBe('Plan: 0 to create, 1 to configure, 0 to prune, 24 unchanged.');
     const [still] = await kubectlJson(['get', 'deployment', 'frontend', '-n', NS]);
     expect(still?.spec?.template?.spec?.containers?.[0]?.image).toBe('example.com/hotfix:1');
 
@@ -266,7 +266,7 @@ describe('the seed repo on a real API server', () => {
 
     const p = await pushsync(['plan', repo, ...target()]);
     expect(p).toMatchObject({ code: 0, stderr: '' });
-    expect(p.stdout).toBe(`- service/adservice -n ${NS}\n\nPlan: 0 to create, 0 to update, 1 to delete, 24 unchanged.\n`);
+    expect(p.stdout).toBe(`- service/adservice -n ${NS}\n\nPlan: 0 to create, 0 to configure, 1 to prune, 24 unchanged.\n`);
 
     const before = await versions();
     const a = await pushsync(['apply', repo, ...target()]);
@@ -295,6 +295,17 @@ describe('the seed repo on a real API server', () => {
 
     const none = await inProcess(['status', '--kubeconfig', cp.kubeconfigPath, '--inventory', 'never-used']);
     expect(none).toMatchObject({ code: 1, stdout: 'No pushsync inventory pushsync-system/never-used on this cluster: nothing has been applied with it.\n' });
+  });
+
+  it('your own kubeconfig is used as kubectl would: an exec plugin runs (the registry\'s checks guard only registrations)', async () => {
+    const token = /token: (\S+)/.exec(cp.kubeconfig)?.[1] ?? '';
+    const plugin = path.join(scratch, 'token-plugin');
+    writeFileSync(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`, { mode: 0o755 });
+    const viaExec = path.join(scratch, 'exec.kubeconfig');
+    writeFileSync(viaExec, cp.kubeconfig.replace(/token: \S+/, `exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ${JSON.stringify(plugin)}}`));
+    const r = await inProcess(['status', '--kubeconfig', viaExec]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(new RegExp(`^Applied in full: +commit ${second}`, 'm'));
   });
 
   it('an older commit after a newer one: superseded, exit 0, nothing changed', async () => {
@@ -361,7 +372,7 @@ describe('the seed repo on a real API server', () => {
 
     const p = await pushsync(['plan', repo, ...target()]);
     expect(p.code).toBe(1);
-    expect(lastLine(p.stdout)).toBe('Plan: 0 to create, 0 to update, 24 to delete, 0 unchanged.');
+    expect(lastLine(p.stdout)).toBe('Plan: 0 to create, 0 to configure, 24 to prune, 0 unchanged.');
     expect(p.stderr).toMatch(/^Error: KNV2006: /);
     expect(p.stderr).toContain('run again with --allow-delete-all');
 

@@ -61,9 +61,9 @@ describe('pushsync clusters (end to end, a child process)', () => {
     const list = await pushsync(['clusters', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n').filter((l) => l !== '')).toEqual([
-      'NAME       REPO         BRANCH  DIR     FORMAT        CONTEXT',
-      'edge       acme/policy  edge    .       unstructured  other',
-      'mycluster  acme/policy  main    policy  hierarchy     (current)',
+      'NAME       REPO         BRANCH  DIR     FORMAT        CONTEXT    FLAGS',
+      'edge       acme/policy  edge    .       unstructured  other      -',
+      'mycluster  acme/policy  main    policy  hierarchy     (current)  -',
     ]);
     expect(list.stdout).not.toContain(KUBE_TOKEN);
 
@@ -115,6 +115,9 @@ describe('pushsync clusters / secrets (in-process)', () => {
     const clusters = await run(['clusters', '--help']);
     expect(clusters.code).toBe(0);
     for (const s of ['pushsync clusters register mycluster', 'pushsync clusters list', 'pushsync clusters remove mycluster']) expect(clusters.stdout).toContain(s);
+    for (const s of ['--allow-insecure', '--allow-exec', '--exec-allow <cmds>', '--no-plans', 'aws, gke-gcloud-auth-plugin, kubelogin', '$PUSHSYNC_EXEC_ALLOWLIST', '--allow-exec --exec-allow aws --no-plans']) {
+      expect(clusters.stdout).toContain(s);
+    }
     const secrets = await run(['help', 'secrets']);
     for (const s of ['secrets set github-token', 'secrets set github-app', 'secrets set webhook-secret', 'secrets list', 'secrets remove']) expect(secrets.stdout).toContain(s);
   });
@@ -137,6 +140,45 @@ describe('pushsync clusters / secrets (in-process)', () => {
     expect(again.stderr).toContain('already registered; remove it first or register with --replace');
     const replaced = await run([...args, '--replace']);
     expect(replaced).toMatchObject({ code: 0, stdout: expect.stringContaining('Updated cluster dup') });
+  });
+
+  it('register: weakened TLS and exec plugins are refused unless allowed; list shows what each registration allows', async () => {
+    const insecure = KUBECONFIG.replace('certificate-authority-data: TUlJQ0FBQUFBQUFB', 'insecure-skip-tls-verify: true');
+    const exec = KUBECONFIG.replace(`token: ${KUBE_TOKEN}`, 'exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}');
+    const args = (name: string) => ['clusters', 'register', name, '--kubeconfig', '-', '--repo', 'flags/policy', '--branch', 'main'];
+
+    const refused = await run(args('lax'), insecure);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--kubeconfig: kubeconfig: cluster "mycluster" sets insecure-skip-tls-verify.*register with --allow-insecure/);
+    expect(await run([...args('lax'), '--allow-insecure'], insecure)).toMatchObject({ code: 0, stdout: expect.stringContaining('Flags: insecure') });
+
+    expect((await run(args('eks'), exec)).stderr).toMatch(/runs the exec plugin "aws", and running commands is not allowed for this cluster; register with --allow-exec/);
+    expect(await run([...args('eks'), '--exec-allow', 'aws'], exec)).toMatchObject({ code: 2, stderr: expect.stringMatching(/--exec-allow: execAllow \(--exec-allow\) needs allowExec \(--allow-exec\)/) });
+    expect((await run([...args('eks'), '--allow-exec', '--exec-allow', 'kubelogin'], exec)).stderr).toMatch(/not on the allowlist \(kubelogin\); put the command on the list with --exec-allow/);
+    expect(await run([...args('eks'), '--allow-exec', '--exec-allow', 'aws, kubelogin', '--no-plans'], exec)).toMatchObject({ code: 0, stdout: expect.stringContaining('Flags: exec:aws,kubelogin no-plans') });
+    expect((await run([...args('gke'), '--allow-exec'], exec)).code).toBe(0);
+
+    const list = await run(['clusters', 'list', '--repo', 'flags/policy']);
+    expect(list.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/\s+/g, ' '))).toEqual([
+      'NAME REPO BRANCH DIR FORMAT CONTEXT FLAGS',
+      'eks flags/policy main . hierarchy (current) exec:aws,kubelogin no-plans',
+      'gke flags/policy main . hierarchy (current) exec:aws,gke-gcloud-auth-plugin,kubelogin',
+      'lax flags/policy main . hierarchy (current) insecure',
+    ]);
+    const json = JSON.parse((await run(['clusters', 'list', '--json', '--repo', 'flags/policy'])).stdout) as Record<string, unknown>[];
+    expect(json.map((c) => [c.name, c.allowInsecure, c.allowExec, c.execAllow, c.plans])).toEqual([
+      ['eks', undefined, true, ['aws', 'kubelogin'], false],
+      ['gke', undefined, true, undefined, undefined],
+      ['lax', true, undefined, undefined, undefined],
+    ]);
+  });
+
+  it('list marks registrations in the previous release\'s format and says how to split them', async () => {
+    await store().put('clusters/legacy', JSON.stringify({ version: 1, name: 'legacy', kubeconfig: KUBECONFIG, repo: 'old/policy', branch: 'main', dir: '.', sourceFormat: 'hierarchy', registeredAt: '2025-01-01T00:00:00.000Z' }));
+    const list = await run(['clusters', 'list', '--repo', 'old/policy']);
+    expect(list.stdout).toMatch(/legacy .*\(current\)\s+old-format\n/);
+    expect(list.stdout).toContain('Register each again with --replace (and its kubeconfig) to store the kubeconfig apart, in kubeconfigs/<name>.');
+    expect(list.stdout).not.toContain(KUBE_TOKEN);
   });
 
   it('secrets set github-token reads stdin (never argv), and list shows names only', async () => {

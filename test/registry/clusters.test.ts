@@ -11,6 +11,7 @@ import {
   getGitHubCredentials,
   getWebhookSecrets,
   listClusters,
+  listRegistrations,
   registerCluster,
   RegistryError,
   removeCluster,
@@ -18,6 +19,7 @@ import {
   setGitHubToken,
   setWebhookSecrets,
 } from '../../lib/registry/index.ts';
+import type { SecretStore } from '../../lib/registry/index.ts';
 import { KUBECONFIG, KUBE_TOKEN, registration } from './support.ts';
 
 let home: string;
@@ -102,7 +104,9 @@ describe('cluster registry', () => {
     await registerCluster(store, registration());
     await writeFile(path.join(store.dir, 'clusters%2Fbroken.secret'), '{"version": 1, "name": "broken"}');
     await expect(listClusters(store)).rejects.toBeInstanceOf(RegistryError);
-    await expect(clustersFollowing(store, 'acme/policy', 'main')).rejects.toThrow(/registration clusters\/broken is not a version-1 registration \(missing kubeconfig/);
+    await expect(clustersFollowing(store, 'acme/policy', 'main')).rejects.toThrow(/registration clusters\/broken is not a valid version-1 registration \(missing kubeconfig/);
+    await writeFile(path.join(store.dir, 'clusters%2Fbroken.secret'), '{"version": 3, "name": "broken"}');
+    await expect(listClusters(store)).rejects.toThrow(/registration clusters\/broken has version 3, not 2 \(or 1, the previous release's\)/);
   });
 
   it('kubeconfigs read from the registry are masked in logs from then on', async () => {
@@ -113,11 +117,89 @@ describe('cluster registry', () => {
     expect(lines[0]).not.toContain(KUBE_TOKEN);
   });
 
-  it('the stored file holds the registration as JSON, one file per cluster', async () => {
+  it('each credential value of a kubeconfig read is masked on its own, wherever it appears', async () => {
+    const kubeconfig = KUBECONFIG.replace(`token: ${KUBE_TOKEN}`, 'client-key-data: S0VZREFUQS0wMTIzNDU2Nzg5\n      exec: {command: aws, env: [{name: AWS_SECRET_ACCESS_KEY, value: wJalrXUtnFEMI-K7MDENG}]}');
+    await registerCluster(store, registration({ kubeconfig, allowExec: true }));
+    await getCluster(store, 'mycluster');
+    const lines: string[] = [];
+    createLogger({ sink: (l) => lines.push(l) }).error('plugin said S0VZREFUQS0wMTIzNDU2Nzg5 and wJalrXUtnFEMI-K7MDENG');
+    expect(lines[0]).not.toMatch(/S0VZREFUQS0wMTIzNDU2Nzg5|wJalrXUtnFEMI/);
+  });
+
+  it('stores two secrets per cluster: the registration (JSON, no credential) and the kubeconfig', async () => {
+    await registerCluster(store, registration({ allowInsecure: true, plans: false }));
+    expect(await readdir(store.dir)).toEqual(['clusters%2Fmycluster.secret', 'kubeconfigs%2Fmycluster.secret']);
+    const text = await readFile(path.join(store.dir, 'clusters%2Fmycluster.secret'), 'utf8');
+    expect(text).not.toContain(KUBE_TOKEN);
+    expect(JSON.parse(text)).toEqual({
+      version: 2,
+      name: 'mycluster',
+      repo: 'acme/policy',
+      branch: 'main',
+      dir: 'policy',
+      sourceFormat: 'hierarchy',
+      allowInsecure: true,
+      plans: false,
+      registeredAt: expect.any(String),
+    });
+    expect(await readFile(path.join(store.dir, 'kubeconfigs%2Fmycluster.secret'), 'utf8')).toBe(KUBECONFIG);
+    expect(await getCluster(store, 'mycluster')).toMatchObject({ kubeconfig: KUBECONFIG, allowInsecure: true, plans: false });
+    expect(await removeCluster(store, 'mycluster')).toBe(true);
+    expect(await readdir(store.dir)).toEqual([]);
+  });
+
+  it('who follows what is read from registrations only: listing never reads a kubeconfig; getCluster reads both', async () => {
+    await registerCluster(store, registration({ name: 'a' }));
+    await registerCluster(store, registration({ name: 'b', branch: 'dev' }));
+    const read: string[] = [];
+    const spy: SecretStore = { ...store, get: (name) => (read.push(name), store.get(name)), put: (n, v) => store.put(n, v), delete: (n) => store.delete(n), list: (p) => store.list(p) };
+    await listClusters(spy);
+    await clustersFollowing(spy, 'acme/policy', 'main');
+    await clustersFollowingRepo(spy, 'acme/policy');
+    expect(read.length).toBeGreaterThan(0);
+    expect(read.filter((n) => !n.startsWith('clusters/'))).toEqual([]);
+    read.length = 0;
+    expect((await getCluster(spy, 'b'))?.kubeconfig).toBe(KUBECONFIG);
+    expect(read).toEqual(['clusters/b', 'kubeconfigs/b']);
+  });
+
+  it('a registration whose kubeconfig is missing is a loud error at getCluster', async () => {
     await registerCluster(store, registration());
-    expect(await readdir(store.dir)).toEqual(['clusters%2Fmycluster.secret']);
-    const stored = JSON.parse(await readFile(path.join(store.dir, 'clusters%2Fmycluster.secret'), 'utf8'));
-    expect(stored).toMatchObject({ version: 1, name: 'mycluster', kubeconfig: KUBECONFIG });
+    await store.delete('kubeconfigs/mycluster');
+    await expect(getCluster(store, 'mycluster')).rejects.toThrow(/registration clusters\/mycluster has no kubeconfig \(kubeconfigs\/mycluster is missing\)/);
+  });
+
+  describe('the previous release\'s combined format (version 1: the kubeconfig inside clusters/<name>)', () => {
+    const v1 = { version: 1, name: 'old', kubeconfig: KUBECONFIG, repo: 'acme/policy', branch: 'main', dir: '.', sourceFormat: 'hierarchy', registeredAt: '2025-01-01T00:00:00.000Z' };
+
+    it('is still listed, followed and connected with, and is marked for re-registration', async () => {
+      await store.put('clusters/old', JSON.stringify(v1));
+      await registerCluster(store, registration({ name: 'new' }));
+      expect((await clustersFollowing(store, 'acme/policy', 'main')).map((c) => c.name)).toEqual(['new', 'old']);
+      expect((await listClusters(store)).find((c) => c.name === 'old')).toEqual({ name: 'old', repo: 'acme/policy', branch: 'main', dir: '.', sourceFormat: 'hierarchy', registeredAt: '2025-01-01T00:00:00.000Z' });
+      expect((await getCluster(store, 'old'))?.kubeconfig).toBe(KUBECONFIG);
+      expect((await listRegistrations(store)).map((r) => [r.cluster.name, r.combined])).toEqual([
+        ['new', false],
+        ['old', true],
+      ]);
+    });
+
+    it('register --replace rewrites it as a registration and a kubeconfig; remove deletes it', async () => {
+      await store.put('clusters/old', JSON.stringify(v1));
+      expect(await registerCluster(store, registration({ name: 'old', dir: '.' }), { replace: true })).toMatchObject({ ok: true, replaced: true });
+      expect(await store.get('clusters/old')).not.toContain(KUBE_TOKEN);
+      expect(await store.get('kubeconfigs/old')).toBe(KUBECONFIG);
+      expect((await listRegistrations(store)).map((r) => r.combined)).toEqual([false]);
+      await store.put('clusters/gone', JSON.stringify({ ...v1, name: 'gone' }));
+      expect(await removeCluster(store, 'gone')).toBe(true);
+      expect(await store.list('')).toEqual(['clusters/old', 'kubeconfigs/old']);
+    });
+  });
+
+  it('a registration naming another cluster than its key is corrupt, not silently another cluster', async () => {
+    await registerCluster(store, registration({ name: 'real' }));
+    await store.put('clusters/fake', (await store.get('clusters/real')) ?? '');
+    await expect(getCluster(store, 'fake')).rejects.toThrow(/registration clusters\/fake is not a valid version-2 registration \(it names cluster "real"\)/);
   });
 });
 

@@ -94,11 +94,109 @@ describe('validateRegistration', () => {
         `token: ${KUBE_TOKEN}`,
         'exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}',
       );
-      const v = validateRegistration(registration({ kubeconfig: withFiles }));
+      const v = validateRegistration(registration({ kubeconfig: withFiles, allowExec: true }));
       expect(v.ok).toBe(true);
       const warnings = v.ok ? v.warnings.join('\n') : '';
       expect(warnings).toMatch(/certificate-authority from a local file/);
-      expect(warnings).toMatch(/exec\/auth-provider plugin/);
+      expect(warnings).toMatch(/runs the exec plugin "aws"; it must exist where the apply function runs/);
     });
+  });
+
+  describe('weakened TLS (refused unless allowInsecure, stored when given)', () => {
+    const insecure = KUBECONFIG.replace('certificate-authority-data: TUlJQ0FBQUFBQUFB', 'insecure-skip-tls-verify: true');
+    const plainHttp = KUBECONFIG.replace('server: https://127.0.0.1:6443', 'server: http://127.0.0.1:8080');
+
+    it.each([
+      ['insecure-skip-tls-verify', insecure, /cluster "mycluster" sets insecure-skip-tls-verify.*--allow-insecure/],
+      ['an http:// server', plainHttp, /cluster "mycluster" has a http:\/\/ server: the credentials would travel unencrypted.*--allow-insecure/],
+      ['a server without a scheme', KUBECONFIG.replace('server: https://127.0.0.1:6443', 'server: 127.0.0.1:6443'), /server URL without https:\/\//],
+    ])('%s is refused', (_label, kubeconfig, message) => {
+      const errors = errorsOf(registration({ kubeconfig }));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'REGISTRY_INVALID', field: 'kubeconfig' });
+      expect(errors[0]?.message).toMatch(message);
+    });
+
+    it('only the chosen context counts: another context\'s insecure cluster does not block', () => {
+      const other = KUBECONFIG.replace('server: https://10.0.0.2:6443', 'server: http://10.0.0.2:6443');
+      expect(validateRegistration(registration({ kubeconfig: other })).ok).toBe(true);
+      expect(errorsOf(registration({ kubeconfig: other, context: 'other' }))[0]?.message).toMatch(/cluster "other" has a http:\/\/ server/);
+    });
+
+    it('is accepted with allowInsecure, which the registration then records', () => {
+      for (const kubeconfig of [insecure, plainHttp]) {
+        const v = validateRegistration(registration({ kubeconfig, allowInsecure: true }));
+        expect(v.ok && v.registration.allowInsecure).toBe(true);
+      }
+      const plain = validateRegistration(registration());
+      expect(plain.ok && plain.registration).not.toHaveProperty('allowInsecure');
+    });
+  });
+
+  describe('exec plugins (refused unless allowExec, then only commands on the allowlist)', () => {
+    const exec = (command: string, extra = '') => KUBECONFIG.replace(`token: ${KUBE_TOKEN}`, `exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ${JSON.stringify(command)}${extra}}`);
+
+    it('any exec plugin is refused without allowExec, naming the flag', () => {
+      const errors = errorsOf(registration({ kubeconfig: exec('aws') }));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ field: 'kubeconfig', value: 'aws' });
+      expect(errors[0]?.message).toMatch(/user "admin" runs the exec plugin "aws", and running commands is not allowed.*--allow-exec/);
+    });
+
+    it('with allowExec: the default allowlist (aws, gke-gcloud-auth-plugin, kubelogin), by exact name', () => {
+      for (const command of ['aws', 'gke-gcloud-auth-plugin', 'kubelogin']) {
+        const v = validateRegistration(registration({ kubeconfig: exec(command), allowExec: true }));
+        expect(v.ok, command).toBe(true);
+        expect(v.ok && v.registration).toMatchObject({ allowExec: true });
+        expect(v.ok && v.registration).not.toHaveProperty('execAllow');
+      }
+      for (const command of ['bash', '/tmp/aws', '/usr/local/bin/aws', './aws', 'bin/aws', 'aws;id', 'AWS']) {
+        const errors = errorsOf(registration({ kubeconfig: exec(command), allowExec: true }));
+        expect(errors[0]?.message, command).toContain(`runs the exec plugin ${JSON.stringify(command)}, which is not on the allowlist (aws, gke-gcloud-auth-plugin, kubelogin)`);
+        expect(errors[0]?.message, command).toContain('--exec-allow');
+      }
+    });
+
+    it('execAllow replaces the list; a full path is allowed only when that exact path is listed', () => {
+      const v = validateRegistration(registration({ kubeconfig: exec('/opt/aws/bin/aws'), allowExec: true, execAllow: ['/opt/aws/bin/aws', 'kubelogin'] }));
+      expect(v.ok && v.registration).toMatchObject({ allowExec: true, execAllow: ['/opt/aws/bin/aws', 'kubelogin'] });
+      expect(validateRegistration(registration({ kubeconfig: exec('aws'), allowExec: true, execAllow: ['/opt/aws/bin/aws'] })).ok).toBe(false);
+      expect(validateRegistration(registration({ kubeconfig: exec('/tmp/aws'), allowExec: true, execAllow: ['aws'] })).ok).toBe(false);
+    });
+
+    it.each([
+      [{ execAllow: ['aws'] }, /execAllow \(--exec-allow\) needs allowExec \(--allow-exec\)/],
+      [{ allowExec: true, execAllow: [] }, /must name at least one command/],
+      [{ allowExec: true, execAllow: ['../aws'] }, /execAllow entry "\.\.\/aws" must be a command name/],
+      [{ allowExec: true, execAllow: ['/usr/../tmp/aws'] }, /without "\." or "\.\." segments/],
+      [{ allowExec: true, execAllow: ['a b'] }, /execAllow entry "a b"/],
+      [{ allowExec: true, execAllow: 'aws' }, /execAllow must be a list/],
+    ])('execAllow %j is refused', (flags, message) => {
+      const errors = errorsOf(registration(flags));
+      expect(errors.some((e) => e.field === 'execAllow' && message.test(e.message)), JSON.stringify(errors)).toBe(true);
+    });
+
+    it('an allowed plugin may not set PATH, LD_PRELOAD or the like (they choose what really runs)', () => {
+      const withEnv = exec('aws', ', env: [{name: AWS_PROFILE, value: prod}, {name: PATH, value: /tmp}, {name: LD_PRELOAD, value: /tmp/x.so}]');
+      const errors = errorsOf(registration({ kubeconfig: withEnv, allowExec: true }));
+      expect(errors[0]?.message).toMatch(/sets PATH, LD_PRELOAD, which would change what program or code runs/);
+      expect(validateRegistration(registration({ kubeconfig: exec('aws', ', env: [{name: AWS_PROFILE, value: prod}]'), allowExec: true })).ok).toBe(true);
+    });
+
+    it('an auth-provider that runs a command is held to the same rules; one with cmd-path (a shell line) always refused', () => {
+      const providerExec = KUBECONFIG.replace(`token: ${KUBE_TOKEN}`, 'auth-provider: {name: exec, config: {exec: {command: bash}}}');
+      expect(errorsOf(registration({ kubeconfig: providerExec }))[0]?.message).toMatch(/runs the exec plugin "bash"/);
+      const gcp = KUBECONFIG.replace(`token: ${KUBE_TOKEN}`, 'auth-provider: {name: gcp, config: {cmd-path: /usr/bin/gcloud, cmd-args: config config-helper}}');
+      expect(errorsOf(registration({ kubeconfig: gcp, allowExec: true }))[0]?.message).toMatch(/auth-provider with cmd-path, which runs through a shell/);
+    });
+  });
+
+  it('plans: absent = on (not stored); false is stored; anything else is refused', () => {
+    const on = validateRegistration(registration());
+    expect(on.ok && on.registration).not.toHaveProperty('plans');
+    const off = validateRegistration(registration({ plans: false }));
+    expect(off.ok && off.registration.plans).toBe(false);
+    expect(errorsOf(registration({ plans: 'no' }))[0]).toMatchObject({ field: 'plans', value: 'no', message: 'plans must be true or false, got "no"' });
+    expect(errorsOf(registration({ allowInsecure: 1 }))[0]).toMatchObject({ field: 'allowInsecure' });
   });
 });
