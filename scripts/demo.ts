@@ -271,7 +271,7 @@ async function main(): Promise<number> {
 
   // `pushsync serve`, as `npm start` runs it, pointed at the stand-in instead of api.github.com.
   started.serve = await wait(startServe({
-    config: { host: '127.0.0.1', port: 0, home, homeEnv: home, githubBaseUrl: github.url, concurrency: 8, shutdownTimeoutMs: 3_000 },
+    config: { host: '127.0.0.1', port: 0, home, homeEnv: home, githubBaseUrl: github.url, concurrency: 8, jobTimeoutMs: 300_000, shutdownTimeoutMs: 3_000 },
     logSink: (line) => void log.write(`${line}\n`),
     // The demo prints its own account; the server's notes for a person would only repeat it.
     say: () => undefined,

@@ -4,7 +4,7 @@
  * a second one stops it at once.
  */
 import { parseArgs } from 'node:util';
-import { GITHUB_URL_ENV, CONCURRENCY_ENV, LocalServerError, SERVE_DEFAULTS, serveConfig, startServe, type ConfigProblem } from '../../lib/local/index.ts';
+import { GITHUB_URL_ENV, CONCURRENCY_ENV, JOB_TIMEOUT_ENV, LocalServerError, SERVE_DEFAULTS, serveConfig, startServe, type ConfigProblem } from '../../lib/local/index.ts';
 import { LOCAL_DEFAULTS } from '../../lib/local/index.ts';
 import { EXIT_FAILED, EXIT_OK, parseOrUsage, UsageError, type Command, type Io } from './common.ts';
 
@@ -28,6 +28,8 @@ Flags:
   --port <n>                 Port to listen on; 0 = any free port (default: $PORT, else ${SERVE_DEFAULTS.port})
   --host <address>           Address to listen on; 0.0.0.0 for every interface (default: "${SERVE_DEFAULTS.host}")
   --concurrency <n>          Jobs running at once (default: $${CONCURRENCY_ENV}, else ${LOCAL_DEFAULTS.concurrency})
+  --job-timeout <s>          Seconds one sync or apply job may run before it stops cleanly and is
+                             retried, like Lambda's timeout (default: $${JOB_TIMEOUT_ENV}, else ${SERVE_DEFAULTS.jobTimeoutSeconds})
   --shutdown-timeout <s>     Seconds a shutdown waits for running jobs (default: ${SERVE_DEFAULTS.shutdownTimeoutSeconds})
   -h, --help                 Show this help
 
@@ -58,6 +60,7 @@ export const serveCommand: Command = {
           port: { type: 'string' },
           host: { type: 'string' },
           concurrency: { type: 'string' },
+          'job-timeout': { type: 'string' },
           'shutdown-timeout': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -68,7 +71,7 @@ export const serveCommand: Command = {
       return EXIT_OK;
     }
     if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got: ${positionals.join(' ')}`, 'serve');
-    const parsed = serveConfig({ port: values.port, host: values.host, concurrency: values.concurrency, shutdownTimeout: values['shutdown-timeout'] }, process.env);
+    const parsed = serveConfig({ port: values.port, host: values.host, concurrency: values.concurrency, jobTimeout: values['job-timeout'], shutdownTimeout: values['shutdown-timeout'] }, process.env);
     if (!parsed.ok) throw new UsageError(parsed.problems.map(describeProblem).join('; '), 'serve');
 
     let running;

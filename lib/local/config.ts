@@ -17,6 +17,8 @@ export interface ServeConfig {
   /** GitHub's API root; undefined = api.github.com. */
   readonly githubBaseUrl: string | undefined;
   readonly concurrency: number;
+  /** How long one job may run (Lambda's function timeout, locally): apply stops cleanly before it and is retried. */
+  readonly jobTimeoutMs: number;
   /** How long a shutdown waits for running jobs. */
   readonly shutdownTimeoutMs: number;
 }
@@ -25,6 +27,8 @@ export interface ServeFlags {
   readonly host?: string | undefined;
   readonly port?: string | undefined;
   readonly concurrency?: string | undefined;
+  /** Seconds. */
+  readonly jobTimeout?: string | undefined;
   /** Seconds. */
   readonly shutdownTimeout?: string | undefined;
 }
@@ -41,10 +45,13 @@ export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   shutdownTimeoutSeconds: 30,
+  /** As long as the longest Lambda timeout: a big first apply to a far cluster fits. */
+  jobTimeoutSeconds: 900,
 } as const;
 
 export const GITHUB_URL_ENV = 'PUSHSYNC_GITHUB_URL';
 export const CONCURRENCY_ENV = 'PUSHSYNC_CONCURRENCY';
+export const JOB_TIMEOUT_ENV = 'PUSHSYNC_JOB_TIMEOUT';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -74,6 +81,15 @@ export function serveConfig(flags: ServeFlags, env: Env): { ok: true; config: Se
     if (!/^\d+$/.test(concurrencyIn.value) || concurrency < 1 || concurrency > 256) problem(concurrencyIn.field, concurrencyIn.value, `${concurrencyIn.field} must be a whole number of jobs from 1 to 256`);
   }
 
+  // A job must keep the deadline's reporting margin (lib/sync's handlers take 15 s off it).
+  const jobTimeoutIn = pick('job-timeout', flags.jobTimeout, JOB_TIMEOUT_ENV);
+  let jobTimeoutMs: number = SERVE_DEFAULTS.jobTimeoutSeconds * 1000;
+  if (jobTimeoutIn !== undefined) {
+    const seconds = Number(jobTimeoutIn.value);
+    if (!/^\d+$/.test(jobTimeoutIn.value) || seconds < 30 || seconds > 86_400) problem(jobTimeoutIn.field, jobTimeoutIn.value, `${jobTimeoutIn.field} must be a whole number of seconds from 30 to 86400`);
+    jobTimeoutMs = seconds * 1000;
+  }
+
   let shutdownTimeoutMs: number = SERVE_DEFAULTS.shutdownTimeoutSeconds * 1000;
   if (flags.shutdownTimeout !== undefined) {
     const seconds = Number(flags.shutdownTimeout);
@@ -99,7 +115,7 @@ export function serveConfig(flags: ServeFlags, env: Env): { ok: true; config: Se
 
   const homeEnv = env[HOME_ENV] === undefined || env[HOME_ENV] === '' ? undefined : env[HOME_ENV];
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: { host, port, home: homeEnv ?? DEFAULT_HOME, homeEnv, githubBaseUrl, concurrency, shutdownTimeoutMs } };
+  return { ok: true, config: { host, port, home: homeEnv ?? DEFAULT_HOME, homeEnv, githubBaseUrl, concurrency, jobTimeoutMs, shutdownTimeoutMs } };
 }
 
 /** The home as an absolute path, for messages. */

@@ -10,7 +10,7 @@ export { wireLocal, LOCAL_DEFAULTS } from './wire.ts';
 export type { WireOptions, Wired } from './wire.ts';
 export { startLocalServer, LocalServerError, LocalServerCodes, WEBHOOK_PATH, HEALTH_PATH } from './server.ts';
 export type { LocalServer, LocalServerOptions } from './server.ts';
-export { serveConfig, absoluteHome, SERVE_DEFAULTS, GITHUB_URL_ENV, CONCURRENCY_ENV } from './config.ts';
+export { serveConfig, absoluteHome, SERVE_DEFAULTS, GITHUB_URL_ENV, CONCURRENCY_ENV, JOB_TIMEOUT_ENV } from './config.ts';
 export type { ServeConfig, ServeFlags, ConfigProblem } from './config.ts';
 export { readSetup, missingSteps, setupHints, readySummary, cliPrefix } from './setup.ts';
 export type { SetupState, SetupStep, HintContext } from './setup.ts';

@@ -57,6 +57,7 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
     store,
     logger,
     concurrency: config.concurrency,
+    jobTimeoutMs: config.jobTimeoutMs,
     secretCache: { minRefreshMs: SECRET_REFRESH_MS },
     ...(config.githubBaseUrl ? { githubBaseUrl: config.githubBaseUrl } : {}),
     ...(options.writeSpacingMs !== undefined ? { writeSpacingMs: options.writeSpacingMs } : {}),

@@ -23,6 +23,8 @@ export interface WireOptions {
   readonly writeSpacingMs?: number;
   /** Jobs running at once (default LOCAL_DEFAULTS.concurrency). */
   readonly concurrency?: number;
+  /** How long one job may run before apply stops cleanly for a retry (default: the in-process invoker's). */
+  readonly jobTimeoutMs?: number;
   /** Backoff before each retry of a failed job (default: the in-process invoker's, like Lambda). */
   readonly retryDelaysMs?: readonly number[];
   /** Default: a new cache for this wiring (a process's worth of warm blobs). */
@@ -50,6 +52,7 @@ export function wireLocal(options: WireOptions): Wired {
   const invoker = createInProcessInvoker({
     logger,
     concurrency: options.concurrency ?? LOCAL_DEFAULTS.concurrency,
+    ...(options.jobTimeoutMs !== undefined ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
     ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
     ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}),
   });

@@ -252,5 +252,18 @@ function awsError(operation: string, id: string, err: unknown): SecretStoreError
   const name = (err as { name?: unknown } | null)?.name;
   const message = err instanceof Error ? err.message : String(err);
   const hint = name === 'AccessDeniedException' ? ' (the caller\'s IAM policy must allow this action on the secret)' : '';
-  return new SecretStoreError(SecretStoreCodes.io, `Secrets Manager ${operation} on ${JSON.stringify(id)} failed: ${typeof name === 'string' ? `${name}: ` : ''}${message}${hint}`);
+  return new SecretStoreError(SecretStoreCodes.io, `Secrets Manager ${operation} on ${JSON.stringify(id)} failed: ${typeof name === 'string' ? `${name}: ` : ''}${message}${hint}`, isTransient(err));
+}
+
+/**
+ * The SDK marks what its own retries treat as transient: `$retryable` (throttling, clock skew),
+ * `$fault: 'server'` (a 5xx such as InternalServiceError). A socket failure carries an errno
+ * code. Anything else (AccessDenied, a deleted secret) fails the same way next time.
+ */
+function isTransient(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { $retryable?: unknown; $fault?: unknown; name?: unknown; code?: unknown };
+  if (e.$retryable !== undefined || e.$fault === 'server') return true;
+  if (e.name === 'ThrottlingException' || e.name === 'TimeoutError') return true;
+  return typeof e.code === 'string' && /^(ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|ENOTFOUND)$/.test(e.code);
 }

@@ -37,6 +37,8 @@ export class SecretStoreError extends Error {
   constructor(
     readonly code: (typeof SecretStoreCodes)[keyof typeof SecretStoreCodes],
     message: string,
+    /** An outage of the store (throttling, a 5xx, the network): the same call later should succeed. */
+    readonly retryable = false,
   ) {
     super(message);
     this.name = 'SecretStoreError';

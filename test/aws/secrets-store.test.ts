@@ -138,6 +138,18 @@ describe('AwsSecretStore requests', () => {
     expect((err as Error).message).toMatch(/^Secrets Manager GetSecretValue on "pushsync\/clusters\/prod" failed: AccessDeniedException: .*not authorized.*IAM policy must allow/);
     await expect(s.list('clusters/')).rejects.toThrow(/ListSecrets on "pushsync\/clusters\/\*" failed: InternalServiceError: try again/);
   });
+
+  it('marks an outage of Secrets Manager retryable and a refusal not, so a job retries the one and reports the other', async () => {
+    const s = store();
+    const outcome = async (fault: Error) => {
+      fake.faults.set('GetSecretValue', fault);
+      return s.get('clusters/prod').catch((e: unknown) => e);
+    };
+    expect(await outcome(awsException('AccessDeniedException', 'no'))).toMatchObject({ code: 'SECRET_IO', retryable: false });
+    expect(await outcome(awsException('InternalServiceError', 'blip', 'server'))).toMatchObject({ code: 'SECRET_IO', retryable: true });
+    expect(await outcome(awsException('ThrottlingException', 'Rate exceeded', 'throttling'))).toMatchObject({ code: 'SECRET_IO', retryable: true });
+    expect(await outcome(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toMatchObject({ code: 'SECRET_IO', retryable: true });
+  });
 });
 
 describe('AwsSecretStore cache', () => {

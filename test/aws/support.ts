@@ -37,8 +37,15 @@ export interface FakeSecret {
 }
 
 /** An error as the SDK raises it for an AWS error response. */
-export function awsException(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+/** An SDK v3 service exception as the client throws it: 5xx errors are `$fault: 'server'`, throttling carries `$retryable`. */
+export function awsException(name: string, message: string, kind: 'client' | 'server' | 'throttling' = 'client'): Error {
+  const status = kind === 'server' ? 500 : 400;
+  return Object.assign(new Error(message), {
+    name,
+    $fault: kind === 'server' ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    ...(kind === 'throttling' ? { $retryable: { throttling: true } } : {}),
+  });
 }
 
 /** An in-memory Secrets Manager behind every SecretsManagerClient; `pageSize` forces pagination. */
