@@ -25,10 +25,12 @@ server-side-apply dry-run and compared with what is live, and the objects that l
 are listed for deletion. Nothing is written to the cluster, not even pushsync's own namespace.
 Validation errors are printed as \`pushsync vet\` prints them and the cluster is not contacted.
 
-One line per object that would change:
-  + created   ~ updated (the changed fields below it)   - deleted (pruned)
-  ! failed (with the API server's message)               = left alone (with why)
-Unchanged objects are counted on the last line: Plan: 3 to create, 1 to update, 0 to delete, 21 unchanged.
+One line per object that would change, in the words \`pushsync apply\` reports:
+  + create   ~ configure (the changed fields below it)   - prune (delete)
+  ! failed (with the API server's message)                = left alone (with why)
+Unchanged objects are counted on the last line: Plan: 3 to create, 1 to configure, 0 to prune, 21 unchanged.
+A Secret's data is never compared: a Secret that declares data is always "configure", with
+the line "Secret data (not compared)", so a plan cannot confirm a guessed value.
 
 Arguments:
   DIR                        The policy dir (default: ".")

@@ -1,39 +1,42 @@
 /**
  * Make one cluster match one commit.
  *
- *   prepare (no writes) → lease → inventory read, never-backwards check → live members →
- *   prune plan + safety rule (still no writes) → inventory := old ∪ new → waves of
+ *   declare (no writes) → lease → survey: inventory read, never-backwards check, live
+ *   members, prune plan + safety rule (still no writes) → inventory := old ∪ new → waves of
  *   server-side apply (CRDs Established before their CRs) → prune / abandon →
  *   inventory := exactly what exists → release the lease.
  *
+ * The survey (survey.ts) is the same one a plan makes; only the execution is here.
  * Per-object failures are values in the result and the rest of the commit still applies.
  * The inventory is widened before any object is written and narrowed only to what is known
  * to be gone afterwards, so an object that exists on the cluster is never forgotten, even
- * when the run dies half-way.
+ * when the run dies half-way. With a deadline, the run stops starting work shortly before it,
+ * aborts what is in flight, narrows the inventory and releases the lease, and reports a
+ * retryable DEADLINE failure: the next delivery resumes where it stopped.
  */
 import type { KubeObject } from '../repo/index.ts';
 import { ObjectClient } from './client.ts';
 import type { Connection } from './connect.ts';
-import { Discovery } from './discovery.ts';
+import { anySignal, deadlineError, runClock } from './deadline.ts';
+import type { RunClock } from './deadline.ts';
 import { ClusterError, Codes, toErrorInfo } from './errors.ts';
 import type { ErrorInfo } from './errors.ts';
 import { NetworkError } from './http.ts';
-import { DEFAULT_INVENTORY, inventoryRef, readInventory, writeInventory } from './inventory.ts';
+import { DEFAULT_INVENTORY, inventoryRef, writeInventory } from './inventory.ts';
 import type { InventoryState, RunSummary } from './inventory.ts';
 import { acquireLease } from './lease.ts';
 import type { HeldLease, LeaseOptions } from './lease.ts';
-import { listMembers } from './live.ts';
 import type { LiveMember } from './live.ts';
 import { groupKind } from './objects.ts';
 import { mapLimit } from './pool.ts';
-import { prepare } from './prepare.ts';
 import type { Item } from './prepare.ts';
-import { checkDeleteAll, executePrune, planPrune } from './prune.ts';
+import { executePrune } from './prune.ts';
 import { applyOne } from './reconcile.ts';
-import type { ApplyOutcome } from './reconcile.ts';
+import type { ObjectOutcome } from './reconcile.ts';
 import { APPLY_ACTIONS, countBy, entryFor, hasErrors } from './result.ts';
 import type { ApplyResult, ObjectResult, RunStatus } from './result.ts';
 import type { RetryOptions } from './retry.ts';
+import { declare, survey } from './survey.ts';
 import { waitEstablished } from './wait.ts';
 
 export interface ApplyOptions {
@@ -51,6 +54,11 @@ export interface ApplyOptions {
   /** The repo's explicit opt-in to deleting every Namespace / every managed object. */
   readonly allowDeleteAll?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Epoch ms by which apply() returns (e.g. the Lambda's remaining time). It stops starting
+   * objects shortly before, aborts what is in flight, and fails retryably with code DEADLINE.
+   */
+  readonly deadline?: number;
   readonly lease?: Partial<Omit<LeaseOptions, 'name' | 'signal' | 'namespace'>>;
   /** How long a CRD may take to become Established; default 60 s. */
   readonly crdTimeoutMs?: number;
@@ -62,16 +70,20 @@ export const applyDefaults = { concurrency: 8, crdTimeoutMs: 60_000 };
 interface RunState {
   /** Why objects that depend on a key cannot proceed. */
   readonly blocked: Map<string, string>;
-  /** Set when the API server stopped answering or the run was cancelled: the rest is not attempted. */
+  /** Set when the API server stopped answering, the run was cancelled or its deadline came: the rest is not attempted. */
   stop?: ErrorInfo;
 }
+
+const DEADLINE_STOP: ErrorInfo = { code: Codes.deadline, message: 'stopped before the deadline', retryable: true };
 
 export async function apply(conn: Connection, objects: readonly KubeObject[], opts: ApplyOptions): Promise<ApplyResult> {
   const startedAt = new Date();
   const t0 = performance.now();
   const ref = inventoryRef(opts.inventory ?? DEFAULT_INVENTORY);
   const concurrency = Math.max(1, opts.concurrency ?? applyDefaults.concurrency);
-  const base = new ObjectClient(conn.http, { ...(opts.retry ? { retry: opts.retry } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const clock = runClock(opts.deadline);
+  const runSignal = anySignal(opts.signal, clock.signal);
+  const base = new ObjectClient(conn.http, { ...(opts.retry ? { retry: opts.retry } : {}), ...(runSignal ? { signal: runSignal } : {}) });
 
   const done = (status: RunStatus, results: readonly ObjectResult[], extra: Partial<ApplyResult> = {}): ApplyResult => ({
     status,
@@ -85,57 +97,43 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
   });
 
   let lease: HeldLease | undefined;
+  let total = objects.length;
   const results: ObjectResult[] = [];
   try {
-    const discovery = new Discovery(base);
-    const prep = await prepare(discovery, objects, ref.id);
-    for (const f of prep.failed) results.push({ ...entryFor(f.id), action: 'failed', error: f.error });
+    const declared = await declare(base, objects, ref);
+    const work = declared.work;
+    total = work.items.length;
+    results.push(...declared.failed);
 
-    lease = await acquireLease(base, { name: ref.name, ...opts.lease, ...(opts.signal ? { signal: opts.signal } : {}) });
+    lease = await acquireLease(base, { name: ref.name, ...opts.lease, ...(runSignal ? { signal: runSignal } : {}) });
     const client = base.withSignal(lease.signal);
-    const prev = await readInventory(client, ref);
-
-    for (const newer of new Set([prev.lastCommit, prev.appliedCommit])) {
-      if (newer && newer !== opts.commit && opts.isAncestor && (await opts.isAncestor(opts.commit, newer))) {
-        return done('superseded', [], { supersededBy: newer });
-      }
-    }
-
-    const members = await listMembers(client, discovery, ref.id, [...prev.groupKinds, ...prep.listMappings.keys()], prep.listMappings);
-    const liveByKey = new Map(members.map((m) => [m.key, m]));
-    const usedNamespaces = prep.usedNamespaces;
-    const decisions = planPrune({
-      members,
-      declaredKeys: prep.declaredKeys,
-      disabledKeys: new Set(prep.disabled.map((d) => d.key)),
-      usedNamespaces,
-    });
-    const refusal = checkDeleteAll(members, decisions, opts.allowDeleteAll ?? false);
-    if (refusal) return done('failed', results, { error: refusal });
+    const found = await survey(client, declared, { allowDeleteAll: opts.allowDeleteAll ?? false, commit: opts.commit, ...(opts.isAncestor ? { isAncestor: opts.isAncestor } : {}) });
+    if (found.kind === 'superseded') return done('superseded', [], { supersededBy: found.by });
+    const { prev, members, liveByKey, decisions } = found;
+    if (found.refusal) return done('failed', results, { error: found.refusal });
 
     // Widen first: whatever happens next, every object we may create is findable.
     const inv = await writeInventory(client, ref, prev, {
       ...prev,
-      groupKinds: [...prev.groupKinds, ...prep.listMappings.keys(), ...members.map((m) => groupKind(m.id))],
-      namespaces: [...prev.namespaces, ...usedNamespaces, ...members.flatMap((m) => (m.id.namespace ? [m.id.namespace] : []))],
+      groupKinds: [...prev.groupKinds, ...work.listMappings.keys(), ...members.map((m) => groupKind(m.id))],
+      namespaces: [...prev.namespaces, ...work.usedNamespaces, ...members.flatMap((m) => (m.id.namespace ? [m.id.namespace] : []))],
       lastCommit: opts.commit,
     });
 
     const state: RunState = { blocked: new Map() };
-    const applied: { item: Item; outcome: ApplyOutcome }[] = [];
-    for (const wave of prep.waves) {
-      const outs = await mapLimit(wave, concurrency, (item) => step(client, item, liveByKey.get(item.key), state));
-      wave.forEach((item, i) => applied.push({ item, outcome: outs[i] as ApplyOutcome }));
+    const applied: { item: Item; outcome: ObjectOutcome }[] = [];
+    for (const wave of work.waves) {
+      const outs = await mapLimit(wave, concurrency, (item) => step(client, item, liveByKey.get(item.key), state, clock));
+      wave.forEach((item, i) => applied.push({ item, outcome: outs[i] as ObjectOutcome }));
       await waitForCrds(client, wave, outs, state, opts.crdTimeoutMs ?? applyDefaults.crdTimeoutMs, lease.signal);
     }
     results.push(...applied.map((a) => a.outcome.result));
 
     const pruneOutcomes = state.stop ? [] : await executePrune(client, decisions, concurrency);
     results.push(...pruneOutcomes.map((o) => o.result));
-    const abandoned = new Set(decisions.map((d) => d.member.key));
-    for (const d of prep.disabled) {
-      if (!abandoned.has(d.key)) results.push({ ...entryFor(d.id), action: 'skipped', reason: 'configmanagement.gke.io/managed: disabled' });
-    }
+    // A prune cut short by the deadline failed because of it, not because of the cluster.
+    if (!state.stop && clock.reached() && pruneOutcomes.some((o) => o.result.action === 'failed')) state.stop = DEADLINE_STOP;
+    results.push(...found.skipped);
 
     // Narrow: exactly the members that exist now (or may exist).
     const gone = new Set(pruneOutcomes.filter((o) => !o.remains).map((o) => o.key));
@@ -147,7 +145,8 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
       applied.some((a) => a.outcome.result.action === 'created' || a.outcome.result.action === 'configured') ||
       pruneOutcomes.some((o) => o.changed);
 
-    const status: RunStatus = state.stop ? 'failed' : hasErrors(results) ? 'partial' : 'applied';
+    const runError = state.stop?.code === Codes.deadline ? deadlineError(countDone(results), total, 'applied') : state.stop;
+    const status: RunStatus = runError ? 'failed' : hasErrors(results) ? 'partial' : 'applied';
     const now = new Date().toISOString();
     const quiet = !changed && status === 'applied' && prev.appliedCommit === opts.commit && prev.lastStatus === 'applied';
     const summary: RunSummary = {
@@ -156,7 +155,7 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
       at: now,
       counts: countBy(APPLY_ACTIONS, results),
       errors: results.filter((r) => r.error).slice(0, 100).map((r) => ({ id: r.id, code: r.error?.code as string, message: r.error?.message as string })),
-      ...(state.stop ? { error: { code: state.stop.code, message: state.stop.message } } : {}),
+      ...(runError ? { error: { code: runError.code, message: runError.message } } : {}),
     };
     const next: InventoryState = {
       exists: true,
@@ -171,15 +170,20 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
       ...(quiet && prev.summary ? { summary: prev.summary } : { summary }),
     };
     try {
-      await writeInventory(client, ref, inv, next);
+      // The run's own signal may have fired (cancelled, deadline): the narrowing still goes out,
+      // bounded by the deadline, unless the lease was lost (someone else owns the inventory now).
+      await writeInventory(base.withSignal(anySignal(lease.lost, clock.finishing())), ref, inv, next);
     } catch (e) {
+      // Unwritten, the inventory stays widened: larger than the cluster, never smaller.
       if (!state.stop) throw e;
     }
-    return done(status, results, state.stop ? { error: state.stop } : {});
+    return done(status, results, runError ? { error: runError } : {});
   } catch (e) {
-    return done('failed', results, { error: runError(e) });
+    const error = clock.reached() ? deadlineError(countDone(results), total, 'applied') : runError(e);
+    return done('failed', results, { error });
   } finally {
-    await lease?.release();
+    await lease?.release(clock.finishing());
+    clock.dispose();
   }
 }
 
@@ -190,8 +194,14 @@ function pick(prev: InventoryState): Partial<InventoryState> {
   };
 }
 
-async function step(client: ObjectClient, item: Item, live: LiveMember | undefined, state: RunState): Promise<ApplyOutcome> {
+/** Objects that reached the state the commit declares (whether or not a write was needed). */
+function countDone(results: readonly ObjectResult[]): number {
+  return results.filter((r) => r.action === 'created' || r.action === 'configured' || r.action === 'unchanged').length;
+}
+
+async function step(client: ObjectClient, item: Item, live: LiveMember | undefined, state: RunState, clock: RunClock): Promise<ObjectOutcome> {
   const base = entryFor(item.id);
+  if (!state.stop && clock.reached()) state.stop = DEADLINE_STOP;
   if (state.stop) {
     return { result: { ...base, action: 'failed', error: { ...state.stop, message: `not attempted: ${state.stop.message}` } }, member: live !== undefined };
   }
@@ -202,16 +212,20 @@ async function step(client: ObjectClient, item: Item, live: LiveMember | undefin
   }
   const outcome = await applyOne(client, item, live?.live);
   const err = outcome.result.error;
-  if (err) {
-    state.blocked.set(item.key, `depends on ${base.id}, which failed`);
-    if (outcome.fatal && !state.stop) {
-      state.stop = { code: Codes.transient, message: client.aborted ? `run cancelled: ${err.message}` : `API server unreachable: ${err.message}`, retryable: true };
-    }
+  if (!err) return outcome;
+  state.blocked.set(item.key, `depends on ${base.id}, which failed`);
+  if (!outcome.fatal) return outcome;
+  if (clock.reached()) {
+    // Cut off in flight by the deadline, not failed by the cluster: say so (it may still exist,
+    // and `member` keeps it in the inventory).
+    state.stop ??= DEADLINE_STOP;
+    return { ...outcome, result: { ...outcome.result, error: { ...DEADLINE_STOP, message: `aborted at the deadline: ${err.message}` } } };
   }
+  state.stop ??= { code: Codes.transient, message: client.aborted ? `run cancelled: ${err.message}` : `API server unreachable: ${err.message}`, retryable: true };
   return outcome;
 }
 
-async function waitForCrds(client: ObjectClient, wave: readonly Item[], outcomes: readonly ApplyOutcome[], state: RunState, timeoutMs: number, signal: AbortSignal): Promise<void> {
+async function waitForCrds(client: ObjectClient, wave: readonly Item[], outcomes: readonly ObjectOutcome[], state: RunState, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const crds = wave.filter((item, i) => item.id.kind === 'CustomResourceDefinition' && item.id.group === 'apiextensions.k8s.io' && !outcomes[i]?.result.error);
   await Promise.all(
     crds.map(async (crd) => {

@@ -3,7 +3,7 @@
  * Every call is retried on transient failures and honours the run's AbortSignal.
  */
 import { ApiError } from './errors.ts';
-import type { HttpRequest, HttpResponse, KubeHttp } from './http.ts';
+import type { KubeRequest, KubeResponse, KubeHttp } from './http.ts';
 import type { LiveObject } from './objects.ts';
 import { defaultRetryOptions, withRetry } from './retry.ts';
 import type { RetryOptions } from './retry.ts';
@@ -52,13 +52,17 @@ export class ObjectClient {
     return this.signal?.aborted ?? false;
   }
 
-  /** Same client, another signal (e.g. the run's signal combined with the lease's). */
-  withSignal(signal: AbortSignal): ObjectClient {
-    return new ObjectClient(this.http, { retry: this.retry, signal, fieldManager: this.fieldManager });
+  /**
+   * Same client, another signal (e.g. the run's signal combined with the lease's), or none: the
+   * retry options keep no trace of the old one.
+   */
+  withSignal(signal: AbortSignal | undefined): ObjectClient {
+    const { signal: _old, ...retry } = this.retry;
+    return new ObjectClient(this.http, { retry, ...(signal ? { signal } : {}), fieldManager: this.fieldManager });
   }
 
   /** One request with retries; non-2xx answers become ApiError (`what` names the object). */
-  async call(what: string, req: Omit<HttpRequest, 'signal'>, accept: readonly number[] = []): Promise<HttpResponse> {
+  async call(what: string, req: Omit<KubeRequest, 'signal'>, accept: readonly number[] = []): Promise<KubeResponse> {
     return withRetry(async () => {
       const res = await this.http.request({ ...req, ...(this.signal ? { signal: this.signal } : {}) });
       if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return res;

@@ -3,7 +3,7 @@
  * (repo-format §5.3) so users can look them up in the same place.
  */
 import { NetworkError } from './http.ts';
-import type { HttpResponse } from './http.ts';
+import type { KubeResponse } from './http.ts';
 
 export const Codes = {
   /** The API server answered with an error we have no better code for. */
@@ -20,6 +20,11 @@ export const Codes = {
   permission: 'KNV2013',
   /** Transient: timeouts, 429, 5xx, connection refused; retrying later should work. */
   transient: 'KNV2016',
+  /**
+   * The run stopped itself before its deadline (e.g. the Lambda's remaining time) and will
+   * resume on the next delivery. Config Sync's reconciler never stops mid-way, so no KNV number.
+   */
+  deadline: 'DEADLINE',
   /** A bug or impossible state. */
   internal: 'KNV9998',
 } as const;
@@ -57,7 +62,7 @@ export class ApiError extends Error {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 
-  static from(what: string, res: HttpResponse): ApiError {
+  static from(what: string, res: KubeResponse): ApiError {
     const body = res.body as { reason?: unknown; message?: unknown; details?: { causes?: unknown; retryAfterSeconds?: unknown } } | string;
     let reason = '';
     let message = '';

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface HttpRequest {
+export interface KubeRequest {
   readonly method: Verb;
   /** Absolute path on the server, e.g. `/api/v1/namespaces/x/configmaps/y`. */
   readonly path: string;
@@ -26,7 +26,7 @@ export interface HttpRequest {
   readonly timeoutMs?: number;
 }
 
-export interface HttpResponse {
+export interface KubeResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
   /** Parsed JSON when the server sent JSON, else the raw text. */
@@ -80,7 +80,7 @@ export class KubeHttp {
     this.agent.destroy();
   }
 
-  async request(req: HttpRequest): Promise<HttpResponse> {
+  async request(req: KubeRequest): Promise<KubeResponse> {
     req.signal?.throwIfAborted();
     const auth = await this.headers();
     const base = this.server.pathname.replace(/\/$/, '');
@@ -101,7 +101,7 @@ export class KubeHttp {
     this.stats.byVerb[req.method]++;
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
 
-    return new Promise<HttpResponse>((resolve, reject) => {
+    return new Promise<KubeResponse>((resolve, reject) => {
       let settled = false;
       const finish = (fn: () => void): void => {
         if (settled) return;

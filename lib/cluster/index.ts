@@ -2,13 +2,16 @@
  * Public surface of the cluster engine: make one cluster match the hydrated objects of one
  * commit (design.md "lib/cluster"; style.md "The apply engine").
  *
- *   connect(kubeconfig, {context})          → Connection (HTTP to the API server, counted)
- *   plan(conn, objects, opts)               → PlanResult: create/update(fields)/unchanged/prune; never writes
+ *   connect(kubeconfig, {context, policy})  → Connection (HTTP to the API server, counted); the
+ *                                              policy says whether insecure TLS or an exec plugin may be used
+ *   plan(conn, objects, opts)               → PlanResult: create/configure(fields)/unchanged/prune; never writes
  *   apply(conn, objects, {commit, …})       → ApplyResult: per-object actions, counts, status
  *   status(conn, {inventory})               → what the cluster's inventory records
  */
 export { connect } from './connect.ts';
 export type { Connection, ConnectOptions } from './connect.ts';
+export { DEFAULT_EXEC_ALLOWLIST, EXEC_ALLOWLIST_ENV, STRICT_POLICY } from './kubeconfig-policy.ts';
+export type { CredentialPolicy } from './kubeconfig-policy.ts';
 export { apply, applyDefaults } from './apply.ts';
 export type { ApplyOptions } from './apply.ts';
 export { plan } from './plan.ts';

@@ -52,9 +52,15 @@ interface LeaseObject {
 
 export interface HeldLease {
   readonly holder: string;
-  /** Aborts when the lease is lost: stop writing. */
+  /** Aborts when the lease is lost or the caller's signal aborts: stop working. */
   readonly signal: AbortSignal;
-  release(): Promise<void>;
+  /** Aborts only when the lease is lost: a cancelled run may still finish its bookkeeping. */
+  readonly lost: AbortSignal;
+  /**
+   * Give the lease back. Its requests ignore the caller's signal (a cancelled or timed-out run
+   * must still free the cluster for the next one), bounded by `signal` when given.
+   */
+  release(signal?: AbortSignal): Promise<void>;
 }
 
 /** Kubernetes MicroTime wants exactly six fractional digits. */
@@ -161,7 +167,8 @@ function hold(client: ObjectClient, initial: LeaseObject, holder: string, ttl: n
   return {
     holder,
     signal,
-    async release(): Promise<void> {
+    lost: lost.signal,
+    async release(bound?: AbortSignal): Promise<void> {
       clearInterval(timer);
       await inflight;
       if (released || lost.signal.aborted) return;
@@ -169,7 +176,7 @@ function hold(client: ObjectClient, initial: LeaseObject, holder: string, ttl: n
       const free: LeaseObject = { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: microTime(new Date()) } };
       delete free.spec?.holderIdentity;
       try {
-        await client.call(what, { method: 'PUT', path, body: free }, [404, 409]);
+        await client.withSignal(bound).call(what, { method: 'PUT', path, body: free }, [404, 409]);
       } catch {
         // Best effort: if the API server is unreachable the lease simply expires after its TTL.
       }

@@ -7,7 +7,7 @@ import type { ObjectClient } from './client.ts';
 import type { Discovery, Mapping } from './discovery.ts';
 import { ApiError } from './errors.ts';
 import { Keys } from './metadata.ts';
-import { idOf, keyOf, parseGroupKind } from './objects.ts';
+import { idOf, idKey, parseGroupKind } from './objects.ts';
 import type { LiveObject, ObjectId } from './objects.ts';
 import { mapLimit } from './pool.ts';
 
@@ -35,7 +35,7 @@ export async function listMembers(
       const items = await client.list(mapping, selector);
       return items.map((live) => {
         const id = idOf(live);
-        return { live, mapping, id, key: keyOf(id) };
+        return { live, mapping, id, key: idKey(id) };
       });
     } catch (e) {
       // The kind vanished between discovery and list (CRD deleted): nothing of it remains.

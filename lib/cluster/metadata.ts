@@ -34,7 +34,7 @@ export const Keys = {
 export const MANAGED_BY_VALUE = 'pushsync';
 
 /** Namespaces pushsync never deletes, even when they leave the repo: they are abandoned. */
-export const PROTECTED_NAMESPACES: ReadonlySet<string> = new Set([
+export const NEVER_DELETED_NAMESPACES: ReadonlySet<string> = new Set([
   'default',
   'kube-system',
   'kube-public',
@@ -49,7 +49,7 @@ const TOOL_ANNOTATIONS = ['configmanagement.gke.io/source-path', 'configmanageme
 
 const annotation = (o: Pick<KubeObject, 'metadata'>, k: string): string | undefined => o.metadata.annotations?.[k];
 
-export const isManagementDisabled = (o: Pick<KubeObject, 'metadata'>): boolean => annotation(o, Keys.managed) === 'disabled';
+export const hasManagementDisabled = (o: Pick<KubeObject, 'metadata'>): boolean => annotation(o, Keys.managed) === 'disabled';
 export const isMutationIgnored = (o: Pick<KubeObject, 'metadata'>): boolean => annotation(o, Keys.mutation) === 'ignore';
 export const isLocalConfig = (o: Pick<KubeObject, 'metadata'>): boolean => annotation(o, Keys.localConfig) === 'true';
 /** Left on the cluster (abandoned) instead of deleted when it leaves the repo. */

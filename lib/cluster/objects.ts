@@ -42,7 +42,7 @@ export function formatId(id: ObjectId): string {
 }
 
 /** Map key: unambiguous even for odd names. */
-export function keyOf(id: ObjectId): string {
+export function idKey(id: ObjectId): string {
   return `${id.group}\u0000${id.kind}\u0000${id.namespace ?? ''}\u0000${id.name}`;
 }
 

@@ -8,8 +8,9 @@
  * namespaced objects. Inside a wave: the fixed kind order, then namespace, then name.
  */
 import { ClusterError, Codes } from './errors.ts';
-import { formatId, keyOf } from './objects.ts';
+import { formatId, idKey } from './objects.ts';
 import type { ObjectId } from './objects.ts';
+import { parseDependsOn as parseDependsOnAnnotation } from '../repo/index.ts';
 
 const KIND_ORDER = [
   'Namespace',
@@ -42,7 +43,7 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
 export interface OrderNode {
   readonly id: ObjectId;
   readonly namespaced: boolean;
-  /** Keys (objects.keyOf) of the objects this one must follow. */
+  /** Keys (objects.idKey) of the objects this one must follow. */
   readonly deps: readonly string[];
 }
 
@@ -82,7 +83,7 @@ function cmp(a: string, b: string): number {
  * ClusterError(KNV2009) naming one cycle.
  */
 export function sortIntoWaves<T extends OrderNode>(nodes: readonly T[]): T[][] {
-  const byKey = new Map(nodes.map((n) => [keyOf(n.id), n]));
+  const byKey = new Map(nodes.map((n) => [idKey(n.id), n]));
   const depth = new Map<string, number>();
   const state = new Map<string, 'visiting' | 'done'>();
   const stack: string[] = [];
@@ -110,7 +111,7 @@ export function sortIntoWaves<T extends OrderNode>(nodes: readonly T[]): T[][] {
 
   const waves = new Map<string, T[]>();
   for (const n of nodes) {
-    const wk = `${String(depth.get(keyOf(n.id))).padStart(6, '0')}:${phaseOf(n)}`;
+    const wk = `${String(depth.get(idKey(n.id))).padStart(6, '0')}:${phaseOf(n)}`;
     const list = waves.get(wk) ?? [];
     list.push(n);
     waves.set(wk, list);
@@ -119,25 +120,11 @@ export function sortIntoWaves<T extends OrderNode>(nodes: readonly T[]): T[][] {
 }
 
 /**
- * `config.kubernetes.io/depends-on`: `<group>/namespaces/<ns>/<Kind>/<name>` or
- * `<group>/<Kind>/<name>`, comma-separated, core group empty. Throws KNV2010 on a malformed one.
+ * `config.kubernetes.io/depends-on`, read by the repo engine's parser (the one vet checks the
+ * annotation with, so apply and vet never disagree on it). Throws KNV2010 on a malformed one.
  */
-export function parseDependsOn(value: string): ObjectId[] {
-  const out: ObjectId[] = [];
-  for (const raw of value.split(',')) {
-    const ref = raw.trim();
-    if (!ref) continue;
-    const parts = ref.split('/');
-    if (parts.length === 5 && parts[1] === 'namespaces' && parts.slice(2).every(Boolean)) {
-      out.push({ group: parts[0] as string, namespace: parts[2] as string, kind: parts[3] as string, name: parts[4] as string });
-    } else if (parts.length === 3 && parts[1] && parts[2]) {
-      out.push({ group: parts[0] as string, kind: parts[1], name: parts[2] });
-    } else {
-      throw new ClusterError(
-        Codes.resource,
-        `config.kubernetes.io/depends-on: "${ref}" is not <group>/<Kind>/<name> or <group>/namespaces/<namespace>/<Kind>/<name>`,
-      );
-    }
-  }
-  return out;
+export function dependsOnIds(value: string): ObjectId[] {
+  const parsed = parseDependsOnAnnotation(value);
+  if (!parsed.ok) throw new ClusterError(Codes.resource, `config.kubernetes.io/depends-on: ${parsed.error}`);
+  return [...parsed.refs];
 }

@@ -8,10 +8,10 @@ import type { KubeObject } from '../repo/index.ts';
 import type { Discovery, Mapping } from './discovery.ts';
 import { Codes, toErrorInfo } from './errors.ts';
 import type { ErrorInfo } from './errors.ts';
-import { isLocalConfig, isManagementDisabled, isMutationIgnored, Keys, stampForApply } from './metadata.ts';
-import { groupKind, keyOf, splitApiVersion } from './objects.ts';
+import { isLocalConfig, hasManagementDisabled, isMutationIgnored, Keys, stampForApply } from './metadata.ts';
+import { groupKind, idKey, splitApiVersion } from './objects.ts';
 import type { ObjectId } from './objects.ts';
-import { parseDependsOn, sortIntoWaves } from './order.ts';
+import { dependsOnIds, sortIntoWaves } from './order.ts';
 
 export interface Item {
   readonly id: ObjectId;
@@ -39,7 +39,8 @@ export interface EarlyFailure {
   readonly error: ErrorInfo;
 }
 
-export interface Prepared {
+/** The commit's objects as work: ordered waves, plus what cannot or must not be applied. */
+export interface WorkList {
   readonly waves: readonly (readonly Item[])[];
   readonly items: readonly Item[];
   readonly disabled: readonly DisabledItem[];
@@ -65,7 +66,7 @@ function describeSource(o: KubeObject): string {
   return src ? ` (${src})` : '';
 }
 
-export async function prepare(discovery: Discovery, objects: readonly KubeObject[], applysetId: string): Promise<Prepared> {
+export async function prepare(discovery: Discovery, objects: readonly KubeObject[], applysetId: string): Promise<WorkList> {
   const failed: EarlyFailure[] = [];
   const disabled: DisabledItem[] = [];
   const declaredKeys = new Set<string>();
@@ -93,14 +94,14 @@ export async function prepare(discovery: Discovery, objects: readonly KubeObject
     try {
       mapping = await discovery.resolve(group, version, o.kind);
     } catch (e) {
-      declaredKeys.add(keyOf(rawId));
-      if (isManagementDisabled(o)) continue; // never touched anyway
+      declaredKeys.add(idKey(rawId));
+      if (hasManagementDisabled(o)) continue; // never touched anyway
       failed.push({ id: rawId, error: withSource(toErrorInfo(e), o) });
       continue;
     }
     // Namespaced objects without a namespace land in `default`, as kubectl does.
     const id: ObjectId = mapping.namespaced ? { ...rawId, namespace: rawId.namespace ?? 'default' } : rawId;
-    const key = keyOf(id);
+    const key = idKey(id);
     declaredKeys.add(key);
     const gk = groupKind(id);
     if (!listMappings.has(gk)) listMappings.set(gk, mapping);
@@ -113,7 +114,7 @@ export async function prepare(discovery: Discovery, objects: readonly KubeObject
       continue;
     }
     seen.add(key);
-    if (isManagementDisabled(o)) {
+    if (hasManagementDisabled(o)) {
       disabled.push({ id, key });
       continue;
     }
@@ -141,14 +142,14 @@ export async function prepare(discovery: Discovery, objects: readonly KubeObject
     const crdKey = crdKeyByGroupKind.get(`${p.id.group}/${p.id.kind}`);
     if (crdKey) hardDeps.push(crdKey);
     if (p.mapping.namespaced && p.id.namespace) {
-      const nsKey = keyOf({ group: '', kind: 'Namespace', name: p.id.namespace });
+      const nsKey = idKey({ group: '', kind: 'Namespace', name: p.id.namespace });
       if (namespaceKeys.has(nsKey)) hardDeps.push(nsKey);
     }
     const deps = [...hardDeps];
     const dependsOn = p.obj.metadata.annotations?.[Keys.dependsOn];
     if (dependsOn) {
       try {
-        for (const ref of parseDependsOn(dependsOn)) deps.push(keyOf(ref));
+        for (const ref of dependsOnIds(dependsOn)) deps.push(idKey(ref));
       } catch (e) {
         failed.push({ id: p.id, error: withSource(toErrorInfo(e), p.obj) });
         continue;

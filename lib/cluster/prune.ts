@@ -14,7 +14,7 @@ import type { ObjectClient } from './client.ts';
 import { ApiError, Codes, toErrorInfo } from './errors.ts';
 import type { ErrorInfo } from './errors.ts';
 import type { LiveMember } from './live.ts';
-import { isDetachOnRemove, isManagementDisabled, PROTECTED_NAMESPACES, stripOps } from './metadata.ts';
+import { isDetachOnRemove, hasManagementDisabled, NEVER_DELETED_NAMESPACES, stripOps } from './metadata.ts';
 import { compareForPrune, sortIntoWaves } from './order.ts';
 import { mapLimit } from './pool.ts';
 import { entryFor } from './result.ts';
@@ -47,9 +47,9 @@ export function planPrune(input: PrunePlanInput): PruneDecision[] {
     const isNamespace = id.kind === 'Namespace' && id.group === '';
     if (isDetachOnRemove(live)) {
       out.push({ member, verdict: 'abandon', reason: 'removed from Git; kept on the cluster (deletion: detach)' });
-    } else if (isManagementDisabled(live)) {
+    } else if (hasManagementDisabled(live)) {
       out.push({ member, verdict: 'abandon', reason: 'removed from Git; kept on the cluster (managed: disabled on the cluster)' });
-    } else if (isNamespace && PROTECTED_NAMESPACES.has(id.name)) {
+    } else if (isNamespace && NEVER_DELETED_NAMESPACES.has(id.name)) {
       out.push({ member, verdict: 'abandon', reason: `removed from Git; namespace ${id.name} is never deleted` });
     } else if (isNamespace && input.usedNamespaces.has(id.name)) {
       out.push({ member, verdict: 'keep', reason: 'removed from Git but still holds objects of this commit: not deleted' });

@@ -1,7 +1,8 @@
 /**
  * Text views of a plan, an apply and a cluster's status, for people (the CLI; a PR comment can
  * reuse them). Pure: the results already hold everything shown, so the same result always
- * reads the same.
+ * reads the same. The words are the engine's (result.ts): a plan says `configure`, an apply
+ * `configured`, as kubectl says for its dry-runs and its writes.
  *
  * Objects are named as kubectl names them, `deployment.apps/frontend -n shop`, so a line can be
  * pasted after `kubectl get`. A plan reads like `kubectl diff` condensed to one line per object;
@@ -10,6 +11,7 @@
  */
 import type { ErrorInfo } from './errors.ts';
 import type { ClusterStatus, RunSummary } from './inventory.ts';
+import { Reasons } from './result.ts';
 import type { ApplyResult, ObjectResult, PlanEntry, PlanResult } from './result.ts';
 
 export interface RenderOptions {
@@ -33,7 +35,7 @@ export function shortCommit(commit: string): string {
   return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit) ? commit.slice(0, 7) : commit;
 }
 
-export function formatError(e: { readonly code: string; readonly message: string }): string {
+export function formatErrorInfo(e: { readonly code: string; readonly message: string }): string {
   return `${e.code}: ${e.message}`;
 }
 
@@ -53,7 +55,7 @@ function extras(parts: readonly [number, string][]): string {
 
 const PLAN_SYMBOL: Readonly<Record<PlanEntry['action'], string>> = {
   create: '+',
-  update: '~',
+  configure: '~',
   prune: '-',
   failed: '!',
   skipped: '=',
@@ -65,12 +67,12 @@ function planEntryLines(e: PlanEntry): string[] {
   const symbol = PLAN_SYMBOL[e.action];
   switch (e.action) {
     case 'failed':
-      return [`${symbol} ${name}: ${e.error ? formatError(e.error) : 'failed'}`];
+      return [`${symbol} ${name}: ${e.error ? formatErrorInfo(e.error) : 'failed'}`];
     case 'skipped':
-      return [`${symbol} ${name}: left alone${e.reason ? ` (${e.reason})` : ''}${e.error ? `: ${formatError(e.error)}` : ''}`];
-    case 'update': {
-      // "adopt" is worth a word on the object's line; other reasons are notes.
-      const adopt = e.reason?.startsWith('adopt') ? ` (${e.reason})` : '';
+      return [`${symbol} ${name}: left alone${e.reason ? ` (${e.reason})` : ''}${e.error ? `: ${formatErrorInfo(e.error)}` : ''}`];
+    case 'configure': {
+      // Adoption is worth a word on the object's line; other reasons are notes.
+      const adopt = e.reason === Reasons.adopt ? ` (${e.reason})` : '';
       return [`${symbol} ${name}${adopt}`, ...(e.fields ?? []).map((f) => `    ${f}`), ...takeoverLines(e, '    ')];
     }
     case 'create':
@@ -84,10 +86,10 @@ function takeoverLines(e: Pick<PlanEntry, 'takenOverFrom'>, indent: string): str
   return (e.takenOverFrom ?? []).map((t) => `${indent}fields taken over from ${t.manager}: ${t.fields.join(', ')}`);
 }
 
-/** `Plan: 3 to create, 1 to update, 0 to delete, 21 unchanged.` (+ left alone / failed when any). */
+/** `Plan: 3 to create, 1 to configure, 0 to prune, 21 unchanged.` (+ left alone / failed when any). */
 export function planSummary(counts: PlanResult['counts']): string {
   return (
-    `Plan: ${counts.create} to create, ${counts.update} to update, ${counts.prune} to delete, ${counts.unchanged} unchanged` +
+    `Plan: ${counts.create} to create, ${counts.configure} to configure, ${counts.prune} to prune, ${counts.unchanged} unchanged` +
     `${extras([
       [counts.skipped, 'left alone'],
       [counts.failed, 'failed'],
@@ -103,7 +105,8 @@ export function planSummary(counts: PlanResult['counts']): string {
 export function renderPlan(result: PlanResult, opts: RenderOptions = {}): string {
   const listed = result.objects.filter((e) => e.action !== 'unchanged' || opts.showUnchanged);
   const lines = listed.flatMap(planEntryLines);
-  const unvalidated = result.objects.filter((e) => e.action === 'create' && e.reason?.startsWith('not validated')).length;
+  const notValidated: readonly string[] = Object.values(Reasons.notValidated);
+  const unvalidated = result.objects.filter((e) => e.action === 'create' && e.reason !== undefined && notValidated.includes(e.reason)).length;
   if (unvalidated > 0) {
     lines.push(
       '',
@@ -128,7 +131,7 @@ function applyEntryLines(r: ObjectResult): string[] {
   let line: string;
   switch (r.action) {
     case 'failed':
-      line = `${name} failed: ${r.error ? formatError(r.error) : 'unknown error'}`;
+      line = `${name} failed: ${r.error ? formatErrorInfo(r.error) : 'unknown error'}`;
       break;
     case 'skipped':
       line = `${name} skipped${r.reason ? ` (${r.reason})` : ''}${r.error ? `: ${r.error.message}` : ''}`;
@@ -192,7 +195,7 @@ export function renderRunError(error: ErrorInfo): string {
   } else if (error.retryable) {
     hints.push('This is temporary: the same command should succeed when run again later.');
   }
-  return `Error: ${formatError(error)}\n${hints.map((h) => `${h}\n`).join('')}`;
+  return `Error: ${formatErrorInfo(error)}\n${hints.map((h) => `${h}\n`).join('')}`;
 }
 
 // --- status -------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ export function renderStatus(view: StatusView): string {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`);
 
-  const errors = [...(summary?.error ? [`run: ${formatError(summary.error)}`] : []), ...(summary?.errors ?? []).map((e) => `${e.id}: ${formatError(e)}`)];
+  const errors = [...(summary?.error ? [`run: ${formatErrorInfo(summary.error)}`] : []), ...(summary?.errors ?? []).map((e) => `${e.id}: ${formatErrorInfo(e)}`)];
   if (errors.length > 0) {
     lines.push('', `Errors of the last run (${errors.length}):`, ...errors.map((e) => `  ${e}`));
   }

@@ -7,11 +7,32 @@ import type { Takeover } from './client.ts';
 import { formatId } from './objects.ts';
 import type { ObjectId } from './objects.ts';
 
+/**
+ * One word per action, everywhere (engine, CLI, statuses, check runs): kubectl's words, which
+ * kubectl also uses for its dry-runs. An apply says what happened (`configured`), a plan the
+ * same verb for what would (`configure`); never "updated" for one and "configured" for the other.
+ */
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned' | 'skipped' | 'failed';
 export const APPLY_ACTIONS: readonly ApplyAction[] = ['created', 'configured', 'unchanged', 'pruned', 'skipped', 'failed'];
 
-export type PlanAction = 'create' | 'update' | 'unchanged' | 'prune' | 'skipped' | 'failed';
-export const PLAN_ACTIONS: readonly PlanAction[] = ['create', 'update', 'unchanged', 'prune', 'skipped', 'failed'];
+export type PlanAction = 'create' | 'configure' | 'unchanged' | 'prune' | 'skipped' | 'failed';
+export const PLAN_ACTIONS: readonly PlanAction[] = ['create', 'configure', 'unchanged', 'prune', 'skipped', 'failed'];
+
+/**
+ * The notes an apply and a plan attach to an object, written once so the two never drift.
+ * Prune verdicts carry their own reasons (prune.ts `planPrune`, shared the same way).
+ */
+export const Reasons = {
+  disabled: 'configmanagement.gke.io/managed: disabled',
+  mutationIgnore: 'mutation: ignore',
+  mutationIgnoreExists: 'mutation: ignore (exists; not updated)',
+  /** Tense-neutral: true of the object a plan looks at and of the one an apply just took. */
+  adopt: 'adopt: found without the ApplySet label',
+  notValidated: {
+    CustomResourceDefinition: 'not validated: its CustomResourceDefinition is created by this commit',
+    Namespace: 'not validated: its Namespace is created by this commit',
+  },
+} as const;
 
 interface EntryBase {
   /** `Deployment.apps/shop/web`. */
@@ -20,7 +41,7 @@ interface EntryBase {
   readonly kind: string;
   readonly namespace?: string;
   readonly name: string;
-  /** Changed field paths, for configured/update. */
+  /** Changed field paths, for configured/configure. */
   readonly fields?: readonly string[];
   /** Fields another field manager owned and Git took over (force). */
   readonly takenOverFrom?: readonly Takeover[];

@@ -175,14 +175,17 @@ export function annotationPath(e: ReportedError, policyDir: string): string | un
 
 // ---- cluster runs --------------------------------------------------------------------------
 
-/** The actions of lib/cluster's ApplyResult (past tense) and PlanResult (future). */
-export type ReportAction = 'created' | 'configured' | 'unchanged' | 'pruned' | 'skipped' | 'failed' | 'create' | 'update' | 'prune';
+/**
+ * The actions of lib/cluster's ApplyResult (past tense) and PlanResult (present), in the
+ * engine's words: statuses, check runs and the CLI say the same thing for the same action.
+ */
+export type ReportAction = 'created' | 'configured' | 'unchanged' | 'pruned' | 'skipped' | 'failed' | 'create' | 'configure' | 'prune';
 
 export interface ReportObject {
   /** `Deployment.apps/shop/web`. */
   readonly id: string;
   readonly action: ReportAction;
-  /** Changed field paths (update/configured). */
+  /** Changed field paths (configure/configured). */
   readonly fields?: readonly string[];
   readonly reason?: string;
   readonly error?: { readonly code?: string; readonly message: string };
@@ -208,7 +211,7 @@ export interface ClusterReport {
 
 interface Tally {
   readonly created: number;
-  readonly updated: number;
+  readonly configured: number;
   readonly unchanged: number;
   readonly pruned: number;
   readonly skipped: number;
@@ -220,7 +223,7 @@ function tally(r: ClusterReport): Tally {
   const n = (...keys: ReportAction[]) => keys.reduce((sum, k) => sum + (c[k] ?? 0), 0);
   return {
     created: n('created', 'create'),
-    updated: n('configured', 'update'),
+    configured: n('configured', 'configure'),
     unchanged: n('unchanged'),
     pruned: n('pruned', 'prune'),
     skipped: n('skipped'),
@@ -235,16 +238,16 @@ export function clusterSucceeded(r: ClusterReport): boolean {
   return r.status === 'applied' || r.status === 'superseded';
 }
 
-/** `applied: 3 created, 1 updated, 40 unchanged, 0 pruned`, `plan: 3 to create, 1 to update, 0 to delete`, … */
+/** `applied: 3 created, 1 configured, 40 unchanged, 0 pruned`, `plan: 3 to create, 1 to configure, 0 to prune`, … */
 export function describeClusterRun(r: ClusterReport): string {
   const t = tally(r);
   if (r.mode === 'plan') {
-    const head = `plan: ${t.created} to create, ${t.updated} to update, ${t.pruned} to delete`;
+    const head = `plan: ${t.created} to create, ${t.configured} to configure, ${t.pruned} to prune`;
     if (r.error !== undefined) return fitDescription(`plan failed: ${r.error.message}`);
     return fitDescription(t.failed > 0 ? `${head}, ${t.failed} failed: ${firstFailure(r)}` : head);
   }
   if (r.status === 'superseded') return fitDescription(`superseded by ${short(r.supersededBy ?? 'a newer commit')}: not applied`);
-  const counts = `${t.created} created, ${t.updated} updated, ${t.unchanged} unchanged, ${t.pruned} pruned`;
+  const counts = `${t.created} created, ${t.configured} configured, ${t.unchanged} unchanged, ${t.pruned} pruned`;
   if (r.error !== undefined) return fitDescription(`failed: ${r.error.code ? `${r.error.code} ` : ''}${r.error.message}`);
   if (t.failed > 0 || r.status === 'partial' || r.status === 'failed') {
     return fitDescription(`${plural(t.failed, 'object')} failed, ${counts}. ${firstFailure(r)}`);
@@ -256,12 +259,12 @@ export function describeClusterRun(r: ClusterReport): string {
 export function renderClusterOutput(reports: readonly ClusterReport[]): CheckOutput {
   const plan = reports.length > 0 && reports.every((r) => r.mode === 'plan');
   const head = plan
-    ? '| cluster | result | to create | to update | unchanged | to delete | skipped | failed |'
-    : '| cluster | result | created | updated | unchanged | pruned | skipped | failed |';
+    ? '| cluster | result | to create | to configure | unchanged | to prune | skipped | failed |'
+    : '| cluster | result | created | configured | unchanged | pruned | skipped | failed |';
   const rows = reports.map((r) => {
     const t = tally(r);
     const result = r.mode === 'plan' ? (clusterSucceeded(r) ? 'plan' : 'plan failed') : (r.status ?? (clusterSucceeded(r) ? 'applied' : 'failed'));
-    return `| ${cell(r.cluster)} | ${result} | ${t.created} | ${t.updated} | ${t.unchanged} | ${t.pruned} | ${t.skipped} | ${t.failed} |`;
+    return `| ${cell(r.cluster)} | ${result} | ${t.created} | ${t.configured} | ${t.unchanged} | ${t.pruned} | ${t.skipped} | ${t.failed} |`;
   });
   const title = reports.length === 1 && reports[0] !== undefined ? describeClusterRun(reports[0]) : plan ? 'plan' : 'apply';
   const summary = [head, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows].join('\n');
@@ -298,14 +301,14 @@ function verb(a: ReportAction): string {
   switch (a) {
     case 'create':
       return 'create';
-    case 'update':
-      return 'update';
+    case 'configure':
+      return 'configure';
     case 'prune':
-      return 'delete';
+      return 'prune';
     case 'created':
       return 'created';
     case 'configured':
-      return 'updated';
+      return 'configured';
     case 'pruned':
       return 'pruned';
     case 'skipped':

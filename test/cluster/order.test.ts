@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterError } from '../../lib/cluster/errors.ts';
-import { keyOf } from '../../lib/cluster/objects.ts';
+import { idKey } from '../../lib/cluster/objects.ts';
 import type { ObjectId } from '../../lib/cluster/objects.ts';
-import { parseDependsOn, sortIntoWaves } from '../../lib/cluster/order.ts';
+import { dependsOnIds, sortIntoWaves } from '../../lib/cluster/order.ts';
 
 interface N {
   id: ObjectId;
@@ -12,7 +12,7 @@ interface N {
 const node = (kind: string, name: string, opts: { group?: string; ns?: string; deps?: ObjectId[] } = {}): N => ({
   id: { group: opts.group ?? '', kind, name, ...(opts.ns ? { namespace: opts.ns } : {}) },
   namespaced: opts.ns !== undefined,
-  deps: (opts.deps ?? []).map(keyOf),
+  deps: (opts.deps ?? []).map(idKey),
 });
 const names = (waves: N[][]): string[][] => waves.map((w) => w.map((n) => `${n.id.kind}/${n.id.name}`));
 
@@ -65,7 +65,7 @@ describe('sortIntoWaves', () => {
   it('reports a dependency cycle as KNV2009 naming the objects', () => {
     const a = node('ConfigMap', 'a', { ns: 'x' });
     const b = node('ConfigMap', 'b', { ns: 'x', deps: [a.id] });
-    a.deps.push(keyOf(b.id));
+    a.deps.push(idKey(b.id));
     let err: unknown;
     try {
       sortIntoWaves([a, b]);
@@ -78,15 +78,15 @@ describe('sortIntoWaves', () => {
   });
 });
 
-describe('parseDependsOn', () => {
+describe('dependsOnIds', () => {
   it('reads namespaced and cluster-scoped references, core group empty', () => {
-    expect(parseDependsOn('apps/namespaces/shop/Deployment/web, /Namespace/shop')).toEqual([
+    expect(dependsOnIds('apps/namespaces/shop/Deployment/web, /Namespace/shop')).toEqual([
       { group: 'apps', namespace: 'shop', kind: 'Deployment', name: 'web' },
       { group: '', kind: 'Namespace', name: 'shop' },
     ]);
   });
 
   it('rejects a malformed reference with KNV2010 quoting it', () => {
-    expect(() => parseDependsOn('apps/Deployment')).toThrow(/"apps\/Deployment" is not/);
+    expect(() => dependsOnIds('apps/Deployment')).toThrow(/"apps\/Deployment" is not/);
   });
 });

@@ -38,7 +38,7 @@ describe('plan', () => {
     expect((await raw(h.conn, 'GET', '/api/v1/namespaces/pushsync-system')).status).toBe(404);
   });
 
-  it('reports create, update with the changed fields, unchanged and prune — and changes no resourceVersion', async () => {
+  it('reports create, configure with the changed fields, unchanged and prune — and changes no resourceVersion', async () => {
     expect((await apply(h.conn, objects, { commit: 'p1', inventory: 'plan' })).status).toBe('applied');
 
     const dep = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'frontend') as KubeObject;
@@ -58,8 +58,8 @@ describe('plan', () => {
     const r = await plan(h.conn, next, { inventory: 'plan' });
 
     expect(r.error).toBeUndefined();
-    expect(actions(r)).toEqual({ create: 1, update: 1, unchanged: 23, prune: 1 });
-    expect(byId(r, `Deployment.apps/${ns}/frontend`)).toMatchObject({ action: 'update', fields: ['.spec.template.spec.containers[name=server].image'] });
+    expect(actions(r)).toEqual({ create: 1, configure: 1, unchanged: 23, prune: 1 });
+    expect(byId(r, `Deployment.apps/${ns}/frontend`)).toMatchObject({ action: 'configure', fields: ['.spec.template.spec.containers[name=server].image'] });
     expect(byId(r, `Service/${ns}/redis-cart`)?.action).toBe('prune');
     // A new object in an existing namespace is validated by a dry-run: no "not validated" note.
     expect(byId(r, `ConfigMap/${ns}/new-config`)).toEqual({ id: `ConfigMap/${ns}/new-config`, group: '', kind: 'ConfigMap', namespace: ns, name: 'new-config', action: 'create' });
@@ -80,5 +80,45 @@ describe('plan', () => {
     const empty = await plan(h.conn, [], { inventory: 'plan' });
     expect(empty.error?.code).toBe('KNV2006');
     expect(actions(empty)).toEqual({ prune: 25 });
+  });
+});
+
+describe('plan and apply make one survey', () => {
+  it('a plan names the objects, actions and reasons that the apply of the same commit then reports', async () => {
+    const ns = 'agree';
+    const inventory = 'agree';
+    const annotated = (o: KubeObject, annotations: Record<string, string>): KubeObject => ({ ...o, metadata: { ...o.metadata, annotations } });
+    const first = [
+      namespace(ns),
+      configMap(ns, 'same'),
+      configMap(ns, 'change', { v: '1' }),
+      configMap(ns, 'gone'),
+      annotated(configMap(ns, 'detached'), { 'client.lifecycle.config.k8s.io/deletion': 'detach' }),
+      configMap(ns, 'disable-me'),
+    ];
+    expect((await apply(h.conn, first, { commit: 'a1', inventory })).status).toBe('applied');
+    // On the cluster but not ours: the commit adopts it.
+    expect((await raw(h.conn, 'POST', `/api/v1/namespaces/${ns}/configmaps`, configMap(ns, 'foreign', { owner: 'someone' }))).status).toBe(201);
+
+    const second = [
+      namespace(ns),
+      configMap(ns, 'same'),
+      configMap(ns, 'change', { v: '2' }),
+      configMap(ns, 'new'),
+      configMap(ns, 'foreign', { owner: 'git' }),
+      annotated(configMap(ns, 'disable-me'), { 'configmanagement.gke.io/managed': 'disabled' }),
+      annotated(configMap(ns, 'never-managed'), { 'configmanagement.gke.io/managed': 'disabled' }),
+      annotated(configMap(ns, 'seed'), { 'client.lifecycle.config.k8s.io/mutation': 'ignore' }),
+      { apiVersion: 'example.com/v1', kind: 'NoSuchKind', metadata: { name: 'x', namespace: ns } },
+    ];
+    const p = await plan(h.conn, second, { inventory });
+    const a = await apply(h.conn, second, { commit: 'a2', inventory });
+    const past = { create: 'created', configure: 'configured', prune: 'pruned', unchanged: 'unchanged', skipped: 'skipped', failed: 'failed' } as const;
+    const view = (entries: readonly { id: string; action: string; reason?: string; error?: { code: string } }[]) =>
+      entries.map((e) => [e.id, e.action, e.reason ?? '', e.error?.code ?? '']).sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : 1));
+    expect(view(a.objects)).toEqual(view(p.objects.map((e) => ({ ...e, action: past[e.action] }))));
+    // Every kind of decision is in there, so the comparison means something.
+    expect(new Set(a.objects.map((o) => o.action))).toEqual(new Set(['created', 'configured', 'unchanged', 'pruned', 'skipped', 'failed']));
+    expect(a.objects.find((o) => o.id === `ConfigMap/${ns}/foreign`)?.reason).toBe('adopt: found without the ApplySet label');
   });
 });

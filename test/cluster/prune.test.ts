@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveMember } from '../../lib/cluster/live.ts';
-import { keyOf } from '../../lib/cluster/objects.ts';
+import { idKey } from '../../lib/cluster/objects.ts';
 import type { ObjectId } from '../../lib/cluster/objects.ts';
 import { checkDeleteAll, planPrune } from '../../lib/cluster/prune.ts';
 
@@ -8,7 +8,7 @@ const member = (kind: string, name: string, opts: { ns?: string; annotations?: R
   const id: ObjectId = { group: '', kind, name, ...(opts.ns ? { namespace: opts.ns } : {}) };
   return {
     id,
-    key: keyOf(id),
+    key: idKey(id),
     mapping: { group: '', version: 'v1', kind, resource: `${kind.toLowerCase()}s`, namespaced: opts.ns !== undefined },
     live: {
       apiVersion: 'v1',

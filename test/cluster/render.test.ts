@@ -54,14 +54,14 @@ describe('names', () => {
 });
 
 describe('renderPlan', () => {
-  it('one line per change with its symbol, fields under updates, unchanged only counted, then the summary', () => {
+  it('one line per change with its symbol, fields under configures, unchanged only counted, then the summary', () => {
     const text = renderPlan(
       planOf([
         { ...ns('shop'), action: 'unchanged' },
         { ...service('cart'), action: 'create' },
         {
           ...deployment('web'),
-          action: 'update',
+          action: 'configure',
           fields: ['.spec.replicas', '.spec.template.spec.containers[name=server].image'],
           takenOverFrom: [{ manager: 'kubectl-edit', fields: ['.spec.replicas'] }],
         },
@@ -82,7 +82,7 @@ describe('renderPlan', () => {
         '- service/old -n shop',
         '= deployment.apps/legacy -n shop: left alone (removed from Git; kept on the cluster (deletion: detach))',
         '',
-        'Plan: 1 to create, 1 to update, 1 to delete, 2 unchanged, 1 left alone, 1 failed.',
+        'Plan: 1 to create, 1 to configure, 1 to prune, 2 unchanged, 1 left alone, 1 failed.',
         '',
       ].join('\n'),
     );
@@ -100,17 +100,17 @@ describe('renderPlan', () => {
     );
     expect(text).toContain('\n  service/c -n shop\n');
     expect(text).toContain('\nNote: 2 objects were not checked by a dry-run: the Namespace or CustomResourceDefinition they need is created by this commit.\n');
-    expect(text.endsWith('\nPlan: 3 to create, 0 to update, 0 to delete, 1 unchanged.\n')).toBe(true);
+    expect(text.endsWith('\nPlan: 3 to create, 0 to configure, 0 to prune, 1 unchanged.\n')).toBe(true);
   });
 
   it('marks an adoption on the object line', () => {
-    const text = renderPlan(planOf([{ ...service('x'), action: 'update', reason: 'adopt: it exists without the ApplySet label', fields: ['.metadata.labels'] }]));
-    expect(text).toContain('~ service/x -n shop (adopt: it exists without the ApplySet label)\n    .metadata.labels\n');
+    const text = renderPlan(planOf([{ ...service('x'), action: 'configure', reason: 'adopt: found without the ApplySet label', fields: ['.metadata.labels'] }]));
+    expect(text).toContain('~ service/x -n shop (adopt: found without the ApplySet label)\n    .metadata.labels\n');
   });
 
   it('a plan with nothing to do is its summary line alone', () => {
-    expect(renderPlan(planOf([{ ...ns('shop'), action: 'unchanged' }]))).toBe('Plan: 0 to create, 0 to update, 0 to delete, 1 unchanged.\n');
-    expect(planSummary(planOf([]).counts)).toBe('Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged.');
+    expect(renderPlan(planOf([{ ...ns('shop'), action: 'unchanged' }]))).toBe('Plan: 0 to create, 0 to configure, 0 to prune, 1 unchanged.\n');
+    expect(planSummary(planOf([]).counts)).toBe('Plan: 0 to create, 0 to configure, 0 to prune, 0 unchanged.');
   });
 });
 
@@ -122,7 +122,7 @@ describe('renderApply', () => {
           { ...ns('shop'), action: 'unchanged' },
           { ...service('cart'), action: 'created' },
           { ...deployment('web'), action: 'configured', fields: ['.spec.replicas'], takenOverFrom: [{ manager: 'kubectl-edit', fields: ['.spec.replicas'] }] },
-          { ...service('adopted'), action: 'configured', reason: 'adopted: it existed without the ApplySet label' },
+          { ...service('adopted'), action: 'configured', reason: 'adopt: found without the ApplySet label' },
           { ...service('old'), action: 'pruned' },
           { ...service('bad'), action: 'failed', error: { code: 'KNV2010', message: 'Service "bad" is invalid' } },
           { ...deployment('uses-bad'), action: 'skipped', error: { code: 'KNV2009', message: 'not applied: depends on Service/shop/bad, which failed' } },
@@ -136,7 +136,7 @@ describe('renderApply', () => {
         'service/cart -n shop created',
         'deployment.apps/web -n shop configured (.spec.replicas)',
         '  fields taken over from kubectl-edit: .spec.replicas',
-        'service/adopted -n shop configured (adopted: it existed without the ApplySet label)',
+        'service/adopted -n shop configured (adopt: found without the ApplySet label)',
         'service/old -n shop pruned',
         'service/bad -n shop failed: KNV2010: Service "bad" is invalid',
         'deployment.apps/uses-bad -n shop skipped: not applied: depends on Service/shop/bad, which failed',

@@ -91,14 +91,14 @@ describe('push to GitHub → status checks → cluster', () => {
     expect(checks(product.github, sha('fixed'))['pushsync/mycluster']).toMatch(/^success/);
   });
 
-  it('a pull-request branch gets a plan ("1 to delete") and the cluster does not change; the merge prunes', async () => {
+  it('a pull-request branch gets a plan ("1 to prune") and the cluster does not change; the merge prunes', async () => {
     const before = await inventory();
     const withoutRedis = MANIFESTS.replace(/---\napiVersion: v1\nkind: Service\nmetadata:\n {2}name: redis-cart\n[\s\S]*?(?=\n---)/, '');
     expect(withoutRedis.length).toBeLessThan(MANIFESTS.length);
     await product.github.git.createBranch('drop-redis-svc', sha('fixed'));
     commits.pr = await product.github.git.commit({ 'namespaces/onlineboutique/kubernetes-manifests.yaml': withoutRedis }, { branch: 'drop-redis-svc', message: 'drop the redis-cart Service' });
     await product.push('drop-redis-svc', sha('fixed'), sha('pr'));
-    expect(checks(product.github, sha('pr'))['pushsync/mycluster']).toMatch(/^success: plan: 0 to create, 0 to update, 1 to delete/);
+    expect(checks(product.github, sha('pr'))['pushsync/mycluster']).toMatch(/^success: plan: 0 to create, 0 to configure, 1 to prune/);
     expect(await inventory()).toEqual(before);
 
     commits.merge = await product.github.git.merge('main', 'drop-redis-svc');

@@ -68,9 +68,9 @@ describe('status text within GitHub limits', () => {
 
   it('cluster wording for apply, plan, failures and superseded runs', () => {
     const base = { cluster: 'prod', objects: [] };
-    expect(describeClusterRun({ ...base, mode: 'plan', counts: { create: 3, update: 1, prune: 0, unchanged: 9 } })).toBe('plan: 3 to create, 1 to update, 0 to delete');
+    expect(describeClusterRun({ ...base, mode: 'plan', counts: { create: 3, configure: 1, prune: 0, unchanged: 9 } })).toBe('plan: 3 to create, 1 to configure, 0 to prune');
     expect(describeClusterRun({ ...base, mode: 'apply', status: 'applied', counts: { created: 2, configured: 1, unchanged: 40, pruned: 1 } })).toBe(
-      'applied: 2 created, 1 updated, 40 unchanged, 1 pruned',
+      'applied: 2 created, 1 configured, 40 unchanged, 1 pruned',
     );
     expect(describeClusterRun({ ...base, mode: 'apply', status: 'superseded', supersededBy: 'a'.repeat(40), counts: {} })).toBe('superseded by aaaaaaa: not applied');
     expect(
@@ -81,7 +81,7 @@ describe('status text within GitHub limits', () => {
         counts: { created: 1, failed: 1 },
         objects: [{ id: 'Deployment.apps/shop/web', action: 'failed', error: { code: 'KNV2010', message: 'spec.replicas: Invalid value' } }],
       }),
-    ).toBe('1 object failed, 1 created, 0 updated, 0 unchanged, 0 pruned. Deployment.apps/shop/web: spec.replicas: Invalid value');
+    ).toBe('1 object failed, 1 created, 0 configured, 0 unchanged, 0 pruned. Deployment.apps/shop/web: spec.replicas: Invalid value');
   });
 
   it('ApplyResult and PlanResult from lib/cluster spread into a ClusterReport', () => {
@@ -97,14 +97,14 @@ describe('status text within GitHub limits', () => {
     };
     const planned: PlanResult = {
       inventory,
-      objects: [{ id: 'Deployment.apps/shop/web', group: 'apps', kind: 'Deployment', namespace: 'shop', name: 'web', action: 'update', fields: ['.spec.replicas'] }],
-      counts: { create: 0, update: 1, unchanged: 0, prune: 0, skipped: 0, failed: 0 },
+      objects: [{ id: 'Deployment.apps/shop/web', group: 'apps', kind: 'Deployment', namespace: 'shop', name: 'web', action: 'configure', fields: ['.spec.replicas'] }],
+      counts: { create: 0, configure: 1, unchanged: 0, prune: 0, skipped: 0, failed: 0 },
       durationMs: 5,
     };
     const a: ClusterReport = { cluster: 'prod', mode: 'apply', ...applied };
     const p: ClusterReport = { cluster: 'prod', mode: 'plan', ...planned };
-    expect(describeClusterRun(a)).toBe('applied: 1 created, 0 updated, 0 unchanged, 0 pruned');
-    expect(renderClusterOutput([p]).text).toContain('- update `Deployment.apps/shop/web`\n  - `.spec.replicas`');
+    expect(describeClusterRun(a)).toBe('applied: 1 created, 0 configured, 0 unchanged, 0 pruned');
+    expect(renderClusterOutput([p]).text).toContain('- configure `Deployment.apps/shop/web`\n  - `.spec.replicas`');
   });
 });
 
@@ -246,42 +246,42 @@ describe('posting to GitHub (stand-in)', () => {
     const states = server.statuses.filter((s) => s.context === 'pushsync/prod').map((s) => [s.state, s.description, s.target_url]);
     expect(states.slice(-2)).toEqual([
       ['pending', 'applying', 'https://pushsync.example.com/prod'],
-      ['success', 'applied: 1 created, 1 updated, 10 unchanged, 1 pruned', 'https://pushsync.example.com/prod'],
+      ['success', 'applied: 1 created, 1 configured, 10 unchanged, 1 pruned', 'https://pushsync.example.com/prod'],
     ]);
     const run = server.checkRuns.find((r) => r.id === id);
     expect(run).toMatchObject({ status: 'completed', conclusion: 'success', details_url: 'https://pushsync.example.com/prod' });
     expect(run?.output.summary).toContain('| prod | applied | 1 | 1 | 10 | 1 | 0 | 0 |');
-    expect(run?.output.text).toContain('- updated `Deployment.apps/shop/web`\n  - `.spec.replicas`');
+    expect(run?.output.text).toContain('- configured `Deployment.apps/shop/web`\n  - `.spec.replicas`');
   });
 
   it('two clusters keep their own contexts; a superseded run is neutral, not a failure', async () => {
     await reportCluster(app, commit(), { cluster: 'eu', mode: 'apply', status: 'applied', counts: { unchanged: 3 }, objects: [] }, { checkRuns: false });
     await reportCluster(app, commit(), { cluster: 'us', mode: 'apply', status: 'superseded', supersededBy: 'f'.repeat(40), counts: {}, objects: [] }, { checkRuns: true });
     const latest = server.latestStatuses(sha);
-    expect(latest.get('pushsync/eu')?.description).toBe('applied: 0 created, 0 updated, 3 unchanged, 0 pruned');
+    expect(latest.get('pushsync/eu')?.description).toBe('applied: 0 created, 0 configured, 3 unchanged, 0 pruned');
     expect(latest.get('pushsync/us')).toMatchObject({ state: 'success', description: 'superseded by fffffff: not applied' });
     expect(server.checkRuns[server.checkRuns.length - 1]).toMatchObject({ name: 'pushsync/us', conclusion: 'neutral' });
   });
 
-  it('a plan reports "N to create/update/delete" and a field-level diff; a huge plan keeps its end within 65535', async () => {
+  it('a plan reports "N to create/configure/prune" and a field-level diff; a huge plan keeps its end within 65535', async () => {
     const objects = [
-      ...Array.from({ length: 3000 }, (_, i) => ({ id: `ConfigMap/shop/c${i}`, action: 'update' as const, fields: ['.data.key', `.metadata.labels.v${i}`] })),
+      ...Array.from({ length: 3000 }, (_, i) => ({ id: `ConfigMap/shop/c${i}`, action: 'configure' as const, fields: ['.data.key', `.metadata.labels.v${i}`] })),
       { id: 'Service/shop/old', action: 'prune' as const },
       { id: 'Deployment.apps/shop/broken', action: 'failed' as const, error: { code: 'KNV2010', message: 'dry-run refused: spec.template: Required value' } },
     ];
-    const report: ClusterReport = { cluster: 'prod', mode: 'plan', counts: { update: 3000, prune: 1, failed: 1 }, objects };
+    const report: ClusterReport = { cluster: 'prod', mode: 'plan', counts: { configure: 3000, prune: 1, failed: 1 }, objects };
     await reportCluster(app, commit(), report, { checkRuns: true });
     const status = server.latestStatuses(sha).get('pushsync/prod');
     expect(status?.state).toBe('failure');
-    expect(status?.description).toMatch(/^plan: 0 to create, 3000 to update, 1 to delete, 1 failed: Deployment\.apps\/shop\/broken: dry-run refused/);
+    expect(status?.description).toMatch(/^plan: 0 to create, 3000 to configure, 1 to prune, 1 failed: Deployment\.apps\/shop\/broken: dry-run refused/);
     const run = server.checkRuns[server.checkRuns.length - 1];
     expect(run?.conclusion).toBe('failure');
-    expect(run?.output.summary).toContain('| cluster | result | to create | to update | unchanged | to delete | skipped | failed |');
+    expect(run?.output.summary).toContain('| cluster | result | to create | to configure | unchanged | to prune | skipped | failed |');
     expect(run?.output.summary).toContain('| prod | plan failed | 0 | 3000 | 0 | 1 | 0 | 1 |');
     const text = run?.output.text ?? '';
     expect(text.length).toBeLessThanOrEqual(MAX_CHECK_TEXT);
     expect(text).toMatch(/^… \(\d+ earlier lines omitted\)\n/);
-    expect(text).toContain('- delete `Service/shop/old`');
+    expect(text).toContain('- prune `Service/shop/old`');
     expect(text.endsWith('- `Deployment.apps/shop/broken`: dry-run refused: spec.template: Required value')).toBe(true);
   });
 });

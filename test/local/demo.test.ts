@@ -105,7 +105,7 @@ describe('npm run demo', () => {
 
     // 2. The change: statuses green, and exactly what changed.
     const push2 = out.slice(out.indexOf('2. Push a change'), out.indexOf('3. Push a broken commit'));
-    expect(push2).toMatch(/pushsync\/mycluster +success +applied: 0 created, 1 updated, 23 unchanged, 1 pruned/);
+    expect(push2).toMatch(/pushsync\/mycluster +success +applied: 0 created, 1 configured, 23 unchanged, 1 pruned/);
     expect(push2).toMatch(/What changed on the cluster:\n +deployment\/frontend: replicas 1 → 3\n +service\/redis-cart: deleted \(pruned: it is no longer in Git\)\n/);
 
     // 3. The broken commit: vet fails naming file and line; the cluster is not touched.
