@@ -175,6 +175,14 @@ describe('serverless package, offline, with no AWS account', () => {
       expect(code).toContain('sourceMappingURL=');
     }
   });
+
+  it('keeps the internet-facing webhook bundle free of the engines: it carries the job schema (lib/jobs.ts), not the sync, cluster, repo or source code, nor the Kubernetes client', async () => {
+    const map = (await pkg.entries('webhook')).find((e) => e.name.endsWith('.mjs.map'));
+    const sources = (JSON.parse(map?.data.toString('utf8') ?? '{}') as { sources?: string[] }).sources ?? [];
+    expect(sources.some((s) => s.endsWith('lib/jobs.ts'))).toBe(true);
+    const engines = sources.filter((s) => /lib\/(sync|cluster|repo|source)\/|@kubernetes\/client-node/.test(s));
+    expect(engines, sources.join('\n')).toEqual([]);
+  });
 });
 
 /** A function's bundle and source map, unzipped from its artifact into a new directory under `root`. */
