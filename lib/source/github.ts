@@ -48,6 +48,8 @@ export interface ReadGitHubOptions {
   readonly concurrency?: number;
   /** What the push changed since a commit whose tree may be cached (see the module comment). */
   readonly delta?: TreeDelta;
+  /** Aborts every GitHub call of this read (a job at its deadline): the read then throws. */
+  readonly signal?: AbortSignal;
 }
 
 /** From a push payload: `commit` = `base` + the content of `paths` now, whose root tree is `treeId`. */
@@ -86,6 +88,7 @@ export async function readGitHubDir(octokit: Octokit, options: ReadGitHubOptions
     sourceFormat: options.sourceFormat,
     limit: limiter(options.concurrency ?? GITHUB_SOURCE_DEFAULTS.concurrency),
     cache,
+    request: options.signal ? { request: { signal: options.signal } } : {},
   };
 
   const key = `${repoKey(ctx)}@${commit}:${dir}:${options.sourceFormat}`;
@@ -110,6 +113,8 @@ interface Ctx {
   readonly sourceFormat: SourceFormat;
   readonly limit: Limiter;
   readonly cache: BlobCache;
+  /** Octokit's per-call options, spread into every call: the caller's AbortSignal. */
+  readonly request: { readonly request?: { readonly signal: AbortSignal } };
 }
 
 const repoKey = (ctx: Ctx): string => `${ctx.owner}/${ctx.repo}`.toLowerCase();
@@ -207,6 +212,7 @@ async function getTree(ctx: Ctx, sha: string, recursive: boolean): Promise<Tree>
     repo: ctx.repo,
     tree_sha: sha,
     ...(recursive ? { recursive: '1' } : {}),
+    ...ctx.request,
   });
   return res.data;
 }
@@ -304,7 +310,7 @@ type Content = { readonly kind: 'file'; readonly path: string; readonly sha: str
 async function contentAt(ctx: Ctx, commit: string, p: string): Promise<Content | undefined> {
   let data: unknown;
   try {
-    data = (await ctx.octokit.rest.repos.getContent({ owner: ctx.owner, repo: ctx.repo, path: p, ref: commit })).data;
+    data = (await ctx.octokit.rest.repos.getContent({ owner: ctx.owner, repo: ctx.repo, path: p, ref: commit, ...ctx.request })).data;
   } catch (err) {
     if (isGitHubError(err) && err.code === 'GITHUB_NOT_FOUND') return { kind: 'removed', path: p };
     throw err;
@@ -395,7 +401,7 @@ function listed(e: TreeEntry, p: string): ListedFile {
 
 /** Download one blob and check its bytes hash to its SHA: the cache trusts content by name. */
 async function fetchBlob(ctx: Ctx, sha: string): Promise<Uint8Array> {
-  const res = await ctx.octokit.rest.git.getBlob({ owner: ctx.owner, repo: ctx.repo, file_sha: sha });
+  const res = await ctx.octokit.rest.git.getBlob({ owner: ctx.owner, repo: ctx.repo, file_sha: sha, ...ctx.request });
   const { content, encoding } = res.data;
   const bytes = encoding === 'base64' ? Buffer.from(content, 'base64') : encoding === 'utf-8' ? Buffer.from(content, 'utf8') : undefined;
   const call = `GET /repos/${ctx.owner}/${ctx.repo}/git/blobs/${sha}`;

@@ -38,7 +38,7 @@ export type JobHandler = (payload: JsonValue, context: InvocationContext) => Pro
  */
 export function handlersFor(deps: SyncDeps): Record<FunctionName, JobHandler> {
   return {
-    sync: (payload, context) => handle(deps, context, parsePushJob, payload, (job) => runSync(job, deps)),
+    sync: (payload, context) => handle(deps, context, parsePushJob, payload, (job, options) => runSync(job, deps, options)),
     apply: (payload, context) => handle(deps, context, parseApplyJob, payload, (job, options) => runApply(job, deps, options)),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The jobs the functions run (design.md "Data flow"):
  *
- *   runSync(pushJob, deps)              → SyncOutcome: vet, `pushsync/vet`, pending + one apply job per cluster
+ *   runSync(pushJob, deps, {deadline, signal})   → SyncOutcome: vet, `pushsync/vet`, pending + one apply job per cluster
  *   runApply(applyJob, deps, {deadline, signal}) → ApplyOutcome: hydrate, apply or plan, `pushsync/<cluster>`
  *   runResync(deps, {runId})            → one quiet apply job per registered cluster, at its branch head
  *   handlersFor(deps)                   → the sync/apply handlers: parse, run, throw only for a `retry` outcome

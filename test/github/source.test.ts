@@ -220,6 +220,26 @@ describe('readGitHubDir: API calls and the blob cache', () => {
     expect(text(ok.snapshot.files[0]?.content ?? '')).toBe(REPO_YAML);
   });
 
+  it('a read given a signal gives up every call in flight when it aborts (a job at its deadline), and throws', async () => {
+    const sha = await server.git.commit(SEED, { replace: true });
+    server.clearRequests();
+    server.delay({ path: /\/git\/blobs\//, ms: 2_000 });
+    try {
+      const stop = new AbortController();
+      const reading = read(sha, { signal: stop.signal });
+      // Once the blobs are asked for, stop: the tree was read, the downloads are in flight.
+      while (server.requests.filter((r) => r.path.includes('/git/blobs/')).length < SEED_POLICY_FILES.length) await new Promise((resolve) => setTimeout(resolve, 10));
+      const started = Date.now();
+      stop.abort();
+      await expect(reading).rejects.toThrow(/abort/i);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(server.requests.filter((r) => r.path.includes('/git/blobs/')).map((r) => r.aborted)).toEqual(SEED_POLICY_FILES.map(() => true));
+    } finally {
+      server.clearFaults();
+    }
+  });
+
   it('BlobCache evicts the least recently used entries to stay within its byte budget', () => {
     const cache = new BlobCache({ maxBytes: 10 });
     cache.setBlob('a', new Uint8Array(4));

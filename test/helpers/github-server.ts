@@ -12,7 +12,7 @@
  * with the test's public key).
  *
  * It records every request (method, path, headers, body, answer), can fail the next N requests
- * to a path (5xx, primary or secondary rate limit), and with `contract: true` checks every
+ * to a path (5xx, primary or secondary rate limit) or answer them slowly (`delay`), and with `contract: true` checks every
  * request and response against GitHub's OpenAPI description, collecting `violations`.
  */
 import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
@@ -76,6 +76,8 @@ export interface RecordedRequest {
   status?: number;
   /** True when an injected fault answered. */
   faulted?: boolean;
+  /** True when the client went away (an aborted call) before the answer was sent. */
+  aborted?: boolean;
 }
 
 export interface Fault {
@@ -86,6 +88,16 @@ export interface Fault {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: unknown;
+}
+
+/** A slow GitHub: matching requests are answered only after `ms`. */
+export interface Delay {
+  readonly method?: string;
+  /** As for Fault. */
+  readonly path: string | RegExp;
+  readonly ms: number;
+  /** How many requests to slow down; default all. */
+  times: number;
 }
 
 export interface RateLimitFault {
@@ -122,10 +134,11 @@ export interface GitHubServer {
   latestStatuses(sha: string): Map<string, StatusRecord>;
   fail(fault: Omit<Fault, 'times'> & { times?: number }): void;
   rateLimit(fault: RateLimitFault): void;
+  delay(delay: Omit<Delay, 'times'> & { times?: number }): void;
   setTruncateTreesOver(n: number | undefined): void;
   /** Forget recorded requests (statuses and check runs stay). */
   clearRequests(): void;
-  /** Drop the faults not yet used up. */
+  /** Drop the faults and delays not yet used up. */
   clearFaults(): void;
   close(): Promise<void>;
 }
@@ -162,6 +175,7 @@ class StandIn implements GitHubServer {
   readonly issuedTokens: string[] = [];
   readonly #resolved = new Map<string, string>();
   readonly #faults: Fault[] = [];
+  readonly #delays: Delay[] = [];
   readonly #installationTokens = new Map<string, { installationId: number; expires: number }>();
   readonly #options: GitHubServerOptions;
   readonly #ownsGit: boolean;
@@ -237,6 +251,10 @@ class StandIn implements GitHubServer {
     }
   }
 
+  delay(d: Omit<Delay, 'times'> & { times?: number }): void {
+    this.#delays.push({ ...d, times: d.times ?? Number.POSITIVE_INFINITY });
+  }
+
   setTruncateTreesOver(n: number | undefined): void {
     this.#truncateOver = n;
   }
@@ -248,6 +266,7 @@ class StandIn implements GitHubServer {
 
   clearFaults(): void {
     this.#faults.length = 0;
+    this.#delays.length = 0;
   }
 
   async close(): Promise<void> {
@@ -286,6 +305,14 @@ class StandIn implements GitHubServer {
     }
     const record: RecordedRequest = { method, path, query: Object.fromEntries(u.searchParams), headers: req.headers, body };
     this.requests.push(record);
+    res.once('close', () => {
+      if (!res.writableFinished) record.aborted = true;
+    });
+    const slow = this.#delays.find((d) => d.times > 0 && (d.method === undefined || d.method === record.method) && matches(d.path, record.path));
+    if (slow) {
+      slow.times--;
+      await new Promise((resolve) => setTimeout(resolve, slow.ms));
+    }
 
     const answer = await this.#answer(req, record);
     record.status = answer.status;

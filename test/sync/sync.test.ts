@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FanoutError, FanoutCodes, LambdaInvokeError } from '../../lib/fanout/index.ts';
 import { parseApplyJob, type PushJob } from '../../lib/jobs.ts';
 import { removeCluster } from '../../lib/registry/index.ts';
-import { BlobCache } from '../../lib/source/index.ts';
-import { SyncError, runSync, type SyncDeps } from '../../lib/sync/index.ts';
+import { BlobCache, readGitHubDir } from '../../lib/source/index.ts';
+import { DEADLINE, SyncError, runSync, type SyncDeps } from '../../lib/sync/index.ts';
 import { BROKEN_YAML, NAMESPACE_YAML, OWNER, REPO, REPO_YAML, buggyCache, closedPort, startWorld, unreachableKubeconfig, type World } from './support.ts';
 
 let world: World;
@@ -174,5 +174,113 @@ describe('runSync outcomes (GitHub App)', () => {
     } finally {
       await world.register('west', kubeconfig);
     }
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Everything written on GitHub so far (statuses and check runs): a later count shows any write since. */
+const writes = () => world.github.apiCalls().filter((r) => r.method === 'POST' || r.method === 'PATCH').filter((r) => /\/(statuses|check-runs)\b/.test(r.path)).length;
+
+/**
+ * A cache whose listings answer only after `ms`: work that takes no signal. `blocking` holds the
+ * whole process meanwhile, as vetting a big repository does: no timer fires until it is over.
+ */
+class SlowListings extends BlobCache {
+  constructor(
+    readonly ms: number,
+    readonly blocking = false,
+  ) {
+    super();
+  }
+  override async listing(key: string, fetch: Parameters<BlobCache['listing']>[1]): ReturnType<BlobCache['listing']> {
+    if (!this.blocking) await sleep(this.ms);
+    const until = Date.now() + this.ms;
+    while (this.blocking && Date.now() < until);
+    return super.listing(key, fetch);
+  }
+}
+
+/** A cache holding every read `job` needs, slow as `SlowListings`: the work reaches its first write without GitHub. */
+async function warmed(job: PushJob, slow: SlowListings): Promise<SlowListings> {
+  const { octokit } = await world.deps.github({ deliveryId: 'warm', installationId: 7 });
+  const blocking = slow.blocking;
+  Object.assign(slow, { blocking: false });
+  await readGitHubDir(octokit, { owner: OWNER, repo: REPO, commit: job.after, dir: '.', sourceFormat: 'hierarchy', cache: slow });
+  return Object.assign(slow, { blocking });
+}
+
+describe('runSync keeps to its deadline', () => {
+  beforeAll(async () => {
+    // The installation token minted first (it is cached): a short deadline is spent reading, not signing a JWT.
+    const { octokit } = await world.deps.github({ deliveryId: 'token', installationId: 7 });
+    await octokit.rest.repos.get({ owner: OWNER, repo: REPO });
+  });
+
+  it('GitHub too slow to read the commit: the read is aborted, pushsync/vet ends "will retry: deadline" (timed_out), outcome retry, nothing written after', async () => {
+    const job = await push(shop);
+    world.github.delay({ path: /\/git\/trees\//, ms: 2_000 });
+    const started = Date.now();
+    const outcome = await runSync(job, cold(), { deadline: Date.now() + 300 });
+    // Concluded at the deadline, not when GitHub finally answers.
+    expect(Date.now() - started).toBeLessThan(1_800);
+    expect(outcome).toEqual({ kind: 'retry', code: DEADLINE, message: "deadline: stopped while reading the commit, before the function's timeout" });
+    expect(world.statuses(job.after)).toEqual({ 'pushsync/vet': "error: will retry: deadline: stopped while reading the commit, before the function's timeout" });
+    expect(runsOf(job.after)).toEqual({ 'pushsync/vet': 'completed/timed_out' });
+    const written = writes();
+    await sleep(2_300);
+    expect(writes()).toBe(written);
+    // The read got the job's signal: the call was given up, not left to run on.
+    expect(world.github.apiCalls({ path: `/repos/${OWNER}/${REPO}/git/trees/${job.after}` }).map((r) => r.aborted)).toEqual([true]);
+  });
+
+  it('work that takes no signal runs past the deadline: once abandoned it writes nothing (vet is not reported after the conclusion)', async () => {
+    const job = await push(shop);
+    // Every read the job needs is in the cache, so the abandoned work really reaches its first write.
+    const cache = await warmed(job, new SlowListings(1_500));
+    const outcome = await runSync(job, cold({ blobCache: cache }), { deadline: Date.now() + 400 });
+    expect(outcome).toMatchObject({ kind: 'retry', code: DEADLINE });
+    const concluded = world.statuses(job.after);
+    expect(concluded).toEqual({ 'pushsync/vet': expect.stringMatching(/^error: will retry: deadline: /) });
+    const written = writes();
+    await sleep(1_600);
+    expect(writes()).toBe(written);
+    expect(world.statuses(job.after)).toEqual(concluded);
+    expect(runsOf(job.after)).toEqual({ 'pushsync/vet': 'completed/timed_out' });
+  });
+
+  it('a step that holds the process past the deadline (no timer can fire): its next write is refused all the same', async () => {
+    const job = await push(shop);
+    const cache = await warmed(job, new SlowListings(600, true));
+    const outcome = await runSync(job, cold({ blobCache: cache }), { deadline: Date.now() + 200 });
+    expect(outcome).toMatchObject({ kind: 'retry', code: DEADLINE });
+    // One status for vet, the conclusion: not a success first, overwritten after.
+    expect(world.github.statuses.filter((st) => st.sha === job.after).map((st) => `${st.state}: ${st.description ?? ''}`)).toEqual([
+      "error: will retry: deadline: stopped while vetting the commit, before the function's timeout",
+    ]);
+    expect(runsOf(job.after)).toEqual({ 'pushsync/vet': 'completed/timed_out' });
+  });
+
+  it('stopped while dispatching: the job handed over stays its apply job\'s, the other pending context ends "will retry: deadline", none dispatched after', async () => {
+    const job = await push(shop);
+    const stop = new AbortController();
+    world.setInvoke(async (_fn, payload) => {
+      // The function's time runs out while the first handover is in flight.
+      stop.abort();
+      await sleep(100);
+      world.invoked.push(payload);
+    });
+    const outcome = await runSync(job, world.deps, { deadline: Date.now() + 60_000, signal: stop.signal });
+    expect(outcome).toEqual({ kind: 'retry', code: DEADLINE, message: "deadline: stopped while dispatching the apply jobs, before the function's timeout" });
+    expect(world.invoked).toHaveLength(1);
+    const handed = parseApplyJob(world.invoked[0] ?? null).cluster;
+    const other = handed === 'east' ? 'west' : 'east';
+    expect(world.statuses(job.after)).toEqual({
+      'pushsync/vet': expect.stringMatching(/^success/),
+      [`pushsync/${handed}`]: expect.stringMatching(/^pending/),
+      [`pushsync/${other}`]: "error: will retry: deadline: stopped while dispatching the apply jobs, before the function's timeout",
+    });
+    expect(runsOf(job.after)).toEqual({ 'pushsync/vet': 'completed/success', [`pushsync/${handed}`]: 'in_progress/', [`pushsync/${other}`]: 'completed/timed_out' });
+    await sleep(300);
+    expect(world.invoked).toHaveLength(1);
   });
 });

@@ -10,11 +10,11 @@
  * too, so the walk shows it went down the path it names.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FanoutCodes, FanoutError, createInProcessInvoker, type DeadLetter, type JsonValue } from '../../lib/fanout/index.ts';
+import { FanoutCodes, FanoutError, createInProcessInvoker, type DeadLetter, type FunctionName, type InvocationContext, type JsonValue } from '../../lib/fanout/index.ts';
 import { toPayload, type PushJob } from '../../lib/jobs.ts';
 import { removeCluster } from '../../lib/registry/index.ts';
 import { BlobCache } from '../../lib/source/index.ts';
-import { handlersFor, type SyncDeps } from '../../lib/sync/index.ts';
+import { REPORT_MARGIN_MS, handlersFor, type SyncDeps } from '../../lib/sync/index.ts';
 import { startControlPlane, type ControlPlane } from '../helpers/control-plane.ts';
 import { BROKEN_YAML, NAMESPACE_YAML, OWNER, REPO, REPO_YAML, buggyCache, closedPort, startWorld, unreachableKubeconfig, type World } from './support.ts';
 
@@ -44,7 +44,8 @@ interface Case {
   readonly apply?: Partial<SyncDeps>;
   /** Runs once, before the first apply job (the push is vetted by then). */
   readonly beforeApply?: () => Promise<void> | void;
-  readonly jobTimeoutMs?: number;
+  /** A function's timeout (its invocations' deadline, from their start), as Lambda's per function. */
+  readonly timeoutMs?: Partial<Record<FunctionName, number>>;
 }
 
 interface Walked {
@@ -78,7 +79,11 @@ function pushOf(sha: string, branch: string): PushJob {
 async function pipeline(job: PushJob, c: Omit<Case, 'clusters' | 'files' | 'branch'>): Promise<Walked> {
   const outcomes: string[] = [];
   const dead: DeadLetter[] = [];
-  const invoker = createInProcessInvoker({ retryDelaysMs: [1, 1], onDeadLetter: (d) => dead.push(d), ...(c.jobTimeoutMs ? { jobTimeoutMs: c.jobTimeoutMs } : {}) });
+  const invoker = createInProcessInvoker({ retryDelaysMs: [1, 1], onDeadLetter: (d) => dead.push(d) });
+  const timed = (ctx: InvocationContext): InvocationContext => {
+    const ms = c.timeoutMs?.[ctx.functionName];
+    return ms === undefined ? ctx : { ...ctx, deadline: Date.now() + ms };
+  };
   // Each job gets a cold blob cache: a fault planted on GitHub is met, not skipped.
   const deps = (extra: Partial<SyncDeps> | undefined): SyncDeps => ({ ...world.deps, invoker, blobCache: new BlobCache(), ...extra });
   const record = async (what: string, run: () => Promise<{ kind: string }>): Promise<unknown> => {
@@ -92,10 +97,10 @@ async function pipeline(job: PushJob, c: Omit<Case, 'clusters' | 'files' | 'bran
     }
   };
   let before: Promise<void> | undefined;
-  invoker.register('sync', (p: JsonValue, ctx) => record('sync', () => handlersFor(deps(c.sync)).sync(p, ctx)));
+  invoker.register('sync', (p: JsonValue, ctx) => record('sync', () => handlersFor(deps(c.sync)).sync(p, timed(ctx))));
   invoker.register('apply', async (p: JsonValue, ctx) => {
     await (before ??= Promise.resolve(c.beforeApply?.()));
-    return record(`apply ${(p as { cluster: string }).cluster}`, () => handlersFor(deps(c.apply)).apply(p, ctx));
+    return record(`apply ${(p as { cluster: string }).cluster}`, () => handlersFor(deps(c.apply)).apply(p, timed(ctx)));
   });
   await invoker.invoke('sync', toPayload(job));
   await invoker.idle();
@@ -209,7 +214,7 @@ describe('no check run stays in_progress, no status pending, on any path (GitHub
   });
 
   it('deadline at apply: no time left on any attempt → "will retry: deadline", timed_out, dead-lettered', async () => {
-    const w = await walk({ clusters: { live }, files: shop(), jobTimeoutMs: 1 });
+    const w = await walk({ clusters: { live }, files: shop(), timeoutMs: { apply: 1 } });
     expect(w.outcomes.filter((o) => o.startsWith('apply'))).toEqual(['apply live:thrown DEADLINE', 'apply live:thrown DEADLINE', 'apply live:thrown DEADLINE']);
     expect(w.runs['pushsync/live']).toBe('completed/timed_out');
     expectConcluded(w);
@@ -234,6 +239,17 @@ describe('no check run stays in_progress, no status pending, on any path (GitHub
     expect(buggy.outcomes).toEqual(['sync:error']);
     expectConcluded(buggy);
   }, 120_000);
+
+  it('deadline at sync: GitHub too slow on every attempt → the read abandoned, "will retry: deadline", timed_out, dead-lettered', async () => {
+    world.github.delay({ path: /\/git\/trees\//, ms: 3_000 });
+    // The function's timeout leaves the sync 600 ms once the reporting margin is kept.
+    const w = await walk({ clusters: { live, gone: unreachable }, files: shop(), timeoutMs: { sync: REPORT_MARGIN_MS + 600 } });
+    expect(w.outcomes).toEqual(['sync:thrown DEADLINE', 'sync:thrown DEADLINE', 'sync:thrown DEADLINE']);
+    expect(w.dead).toHaveLength(1);
+    expect(w.statuses).toEqual({ 'pushsync/vet': "error: will retry: deadline: stopped while reading the commit, before the function's timeout" });
+    expect(w.runs['pushsync/vet']).toBe('completed/timed_out');
+    expectConcluded(w);
+  }, 60_000);
 
   it('sync: the fan-out refuses the apply jobs after the pending statuses', async () => {
     const w = await walk({
