@@ -97,6 +97,8 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
       owner: job.owner, repo: job.name, commit: job.sha, dir: reg.dir, sourceFormat: reg.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
       ...(job.delta ? { delta: job.delta } : {}),
+      // The handler's backstop: a GitHub read that hangs past the deadline is given up.
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const compiled = readErrors.length > 0 ? { errors: readErrors, objects: [] } : compile(snapshot.files, { sourceFormat: reg.sourceFormat, clusterName: reg.name, policyDir: reg.dir === '.' ? '' : reg.dir });
     if (compiled.errors.length > 0) {
@@ -132,7 +134,8 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
     if (reported) await reportCluster(octokit, commit, { cluster: job.cluster, mode: 'apply', ...r }, reportOptions(session));
     return outcomeOf(r.status, r, reported);
   } catch (e) {
-    return await unfinished(fromThrown(e));
+    // Aborted by the deadline's backstop: whatever the aborted call threw, it is the deadline.
+    return await unfinished(options.signal?.aborted ? deadlineReached(`stopped before the function's timeout: ${messageOf(e)}`) : fromThrown(e));
   } finally {
     // Each connection holds a keep-alive agent: a warm Lambda or `serve` would collect them.
     conn?.close();

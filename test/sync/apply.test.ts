@@ -111,6 +111,19 @@ describe('runApply outcomes (GitHub App)', () => {
     expect(final(sha, job)).toEqual({ status: expect.stringMatching(/^error: internal error \(a bug in pushsync; not retried\): TypeError/), run: { status: 'completed', conclusion: 'failure' } });
   });
 
+  it('deadline while reading the commit: the handler\'s signal aborts the GitHub read → "will retry: deadline", timed_out, nothing written after', async () => {
+    const { sha, job } = await syncedJob('slowread', shop);
+    world.github.delay({ path: /\/git\/(trees|blobs)\//, ms: 2_000 });
+    const stop = new AbortController();
+    const started = Date.now();
+    setTimeout(() => stop.abort(new Error('the function\'s time is nearly up')), 200).unref();
+    const outcome = await runApply(job, cold(), { deadline: Date.now() + 60_000, signal: stop.signal });
+    expect(Date.now() - started).toBeLessThan(1_800);
+    expect(outcome).toMatchObject({ kind: 'retry', code: DEADLINE });
+    expect(final(sha, job)).toEqual({ status: expect.stringMatching(/^error: will retry: deadline: /), run: { status: 'completed', conclusion: 'timed_out' } });
+    expect(world.github.apiCalls({ path: new RegExp(`/git/(trees|blobs)/`) }).some((r) => r.aborted)).toBe(true);
+  });
+
   it('deadline: no time left before the function\'s timeout → nothing started, error "will retry: deadline", timed_out', async () => {
     const { sha, job } = await syncedJob('late', shop);
     const outcome = await runApply(job, world.deps, { deadline: Date.now() - 1 });
