@@ -8,7 +8,7 @@ import { Codes, type ApplyOptions, type ApplyResult, type PlanOptions, type Plan
 import { toPayload, type ApplyJob } from '../../lib/jobs.ts';
 import { ABORT_GRACE_MS, DEADLINE, REPORT_MARGIN_MS, handlersFor, runApply } from '../../lib/sync/index.ts';
 import type * as Cluster from '../../lib/cluster/index.ts';
-import { NAMESPACE_YAML, OWNER, REPO, REPO_YAML, closedPort, startWorld, unreachableKubeconfig, type World } from './support.ts';
+import { checkStandIn, OWNER, REPO, startEastWorld, type World } from './support.ts';
 
 const engine = vi.hoisted(() => ({
   closed: 0,
@@ -41,16 +41,13 @@ let world: World;
 let sha: string;
 
 beforeAll(async () => {
-  world = await startWorld();
-  await world.register('east', unreachableKubeconfig(await closedPort()));
-  sha = await world.github.git.commit({ 'system/repo.yaml': REPO_YAML, 'namespaces/shop/namespace.yaml': NAMESPACE_YAML('shop') });
+  ({ world, sha } = await startEastWorld());
 });
 afterAll(async () => {
   await world?.close();
 });
 afterEach(() => {
-  expect(world.github.violations).toEqual([]);
-  world.github.clearFaults();
+  checkStandIn(world);
   Object.assign(engine, { closed: 0, opened: 0, apply: undefined, plan: undefined, seen: [] });
 });
 

@@ -11,22 +11,19 @@ import { createInProcessInvoker, type DeadLetter } from '../../lib/fanout/index.
 import { toPayload, type ApplyJob } from '../../lib/jobs.ts';
 import { BlobCache } from '../../lib/source/index.ts';
 import { DEADLINE, REPORT_MARGIN_MS, SyncError, handlersFor, type SyncDeps } from '../../lib/sync/index.ts';
-import { NAMESPACE_YAML, OWNER, REPO, REPO_YAML, buggyCache, closedPort, startWorld, unreachableKubeconfig, type World } from './support.ts';
+import { buggyCache, checkStandIn, NAMESPACE_YAML, OWNER, REPO, REPO_YAML, startEastWorld, type World } from './support.ts';
 
 let world: World;
 let sha: string;
 
 beforeAll(async () => {
-  world = await startWorld();
-  await world.register('east', unreachableKubeconfig(await closedPort()));
-  sha = await world.github.git.commit({ 'system/repo.yaml': REPO_YAML, 'namespaces/shop/namespace.yaml': NAMESPACE_YAML('shop') });
+  ({ world, sha } = await startEastWorld());
 });
 afterAll(async () => {
   await world?.close();
 });
 afterEach(() => {
-  expect(world.github.violations).toEqual([]);
-  world.github.clearFaults();
+  checkStandIn(world);
 });
 
 const job = (extra: Partial<ApplyJob> = {}): ApplyJob => ({ deliveryId: 'd-h', owner: OWNER, name: REPO, sha, cluster: 'east', mode: 'apply', installationId: 7, ...extra });

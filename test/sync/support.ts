@@ -4,6 +4,7 @@
  * SyncDeps whose fan-out records what it was handed instead of running it.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { expect } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,20 @@ export async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((resolve) => srv.close(() => resolve()));
   return port;
+}
+
+/** The start most job tests share: cluster `east` (an API server nobody answers at) and a commit with one Namespace. */
+export async function startEastWorld(): Promise<{ world: World; sha: string }> {
+  const world = await startWorld();
+  await world.register('east', unreachableKubeconfig(await closedPort()));
+  const sha = await world.github.git.commit({ 'system/repo.yaml': REPO_YAML, 'namespaces/shop/namespace.yaml': NAMESPACE_YAML('shop') });
+  return { world, sha };
+}
+
+/** After each test: every call was one GitHub documents, and no fault set by the test reaches the next. */
+export function checkStandIn(world: World): void {
+  expect(world.github.violations).toEqual([]);
+  world.github.clearFaults();
 }
 
 export interface World {
