@@ -5,6 +5,7 @@
  * There are no controllers (no kube-controller-manager, no scheduler, no kubelet): namespaces
  * being deleted stay Terminating, nothing is garbage-collected, Deployments get no
  * ReplicaSets. What runs inside kube-apiserver does work, e.g. CRDs become Established.
+ * For controllers, a scheduler and (fake) nodes, see workload-plane.ts, which builds on this.
  *
  * Binaries: $KUBEBUILDER_ASSETS (scripts/test.sh exports it), else whatever
  * `scripts/ensure-apiserver.sh --no-build` finds in its cache.
@@ -43,6 +44,12 @@ export interface ControlPlaneOptions {
   readonly users?: readonly TestUser[];
   /** How long to wait for /readyz on each (re)start; default 120 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Admission plugins turned off; default ServiceAccount and ResourceQuota, whose controllers
+   * do not run here (see below). The workload plane, which runs them, passes none. (Not an
+   * `apiServerArgs` entry: a repeated list flag adds to the first, it does not replace it.)
+   */
+  readonly disabledAdmissionPlugins?: readonly string[];
 }
 
 export interface KubectlResult {
@@ -78,6 +85,27 @@ export interface ControlPlane {
   restartApiServer(opts?: { readonly signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
   /** Kills both processes and removes the temporary directory. Safe to call twice. */
   stop(): Promise<void>;
+  /** The private key kube-apiserver signs service-account tokens with (PEM, in `dir`). */
+  readonly serviceAccountKeyPath: string;
+  /**
+   * Starts another process that lives and dies with this control plane: its log is
+   * `<dir>/<name>.log`, the reaper kills it if the test process dies, and `stop()` stops it
+   * (companions in reverse order) before kube-apiserver and etcd. The bare control plane
+   * starts none; test/helpers/workload-plane.ts starts the controllers and KWOK this way.
+   */
+  startCompanion(name: string, bin: string, args: readonly string[], opts?: { readonly env?: NodeJS.ProcessEnv }): CompanionProcess;
+}
+
+/** A process started with `ControlPlane.startCompanion`. */
+export interface CompanionProcess {
+  readonly name: string;
+  readonly logPath: string;
+  /** Its process id while it runs, else undefined. */
+  pid(): number | undefined;
+  /** Why it stopped and the last lines of its log, or undefined while it runs. */
+  exitReport(): string | undefined;
+  /** SIGTERM (or the signal given), SIGKILL after 10 s. */
+  stop(opts?: { readonly signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
 }
 
 const BINARIES = ['kube-apiserver', 'etcd', 'kubectl'] as const;
@@ -165,11 +193,11 @@ interface Managed {
   exit?: Exit;
 }
 
-function startProcess(name: string, bin: string, args: readonly string[], logPath: string, pidDir: string): Managed {
+function startProcess(name: string, bin: string, args: readonly string[], logPath: string, pidDir: string, env?: NodeJS.ProcessEnv): Managed {
   const fd = openSync(logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
+    child = spawn(bin, args, { stdio: ['ignore', fd, fd], ...(env ? { env } : {}) });
   } finally {
     closeSync(fd);
   }
@@ -234,7 +262,7 @@ function describeExit(p: Managed): string {
 // --- network ---------------------------------------------------------------------------
 
 /** Distinct free ports: all listeners stay open until every port is known. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -359,7 +387,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // Both need controllers that do not run here: ServiceAccount rejects every Pod until the
     // token controller creates the namespace's `default` account, and ResourceQuota rejects
     // objects a quota covers until the quota controller has filled in the quota's status.
-    '--disable-admission-plugins=ServiceAccount,ResourceQuota',
+    `--disable-admission-plugins=${(options.disabledAdmissionPlugins ?? ['ServiceAccount', 'ResourceQuota']).join(',')}`,
     '--allow-privileged=true',
     // Nobody serves the `kubernetes` Service's endpoints; don't rewrite them every 10 s.
     '--endpoint-reconciler-type=none',
@@ -371,10 +399,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   let api: Managed | undefined;
   let caPem = '';
   let stopped = false;
+  const companions: Managed[] = [];
 
   const stopAll = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    for (const c of [...companions].reverse()) await stopProcess(c);
     if (api) await stopProcess(api);
     await stopProcess(etcd);
     rmSync(root, { recursive: true, force: true });
@@ -470,6 +500,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     },
     stopApiServer: stopApi,
     startApiServer: startApi,
+    serviceAccountKeyPath: join(root, 'sa.key'),
+    startCompanion: (name, bin, args, opts) => {
+      if (stopped) throw new ControlPlaneError('NOT_RUNNING', 'this control plane was stopped');
+      const p = startProcess(name, bin, args, join(root, `${name}.log`), pidDir, opts?.env);
+      companions.push(p);
+      return {
+        name,
+        logPath: p.logPath,
+        pid: () => (p.exit ? undefined : p.child.pid),
+        exitReport: () => (p.exit ? describeExit(p) : undefined),
+        stop: (o) => stopProcess(p, o?.signal),
+      };
+    },
     restartApiServer: async (opts) => {
       await stopApi(opts);
       await startApi();
