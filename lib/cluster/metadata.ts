@@ -29,6 +29,8 @@ export const Keys = {
   onRemove: 'cli-utils.sigs.k8s.io/on-remove',
   dependsOn: 'config.kubernetes.io/depends-on',
   localConfig: 'config.kubernetes.io/local-config',
+  /** `ignore`: the rollout does not wait for this object (health.ts, HEALTH_ANNOTATION). */
+  health: 'pushsync.dev/health',
 } as const;
 
 export const MANAGED_BY_VALUE = 'pushsync';
