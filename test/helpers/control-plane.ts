@@ -108,41 +108,46 @@ export interface CompanionProcess {
   stop(opts?: { readonly signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
 }
 
-const BINARIES = ['kube-apiserver', 'etcd', 'kubectl'] as const;
-const ENSURE_SCRIPT = fileURLToPath(new URL('../../scripts/ensure-apiserver.sh', import.meta.url));
 const GRACE_MS = 10_000;
 
 // --- binaries --------------------------------------------------------------------------
 
-function hasAllBinaries(dir: string): boolean {
-  return BINARIES.every((b) => {
-    try {
-      accessSync(join(dir, b), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+/**
+ * A finder for binaries that a scripts/ensure-*.sh builds once per machine: the directory in
+ * `envVar` when it holds them all, else what the script finds with --no-build (a compile does
+ * not belong in a test hook), else a ControlPlaneError with the script's own words. Memoised.
+ */
+export function binaryFinder(spec: { readonly script: string; readonly envVar: string; readonly binaries: readonly string[] }): () => string {
+  const script = fileURLToPath(new URL(`../../scripts/${spec.script}`, import.meta.url));
+  const hasAll = (dir: string): boolean =>
+    spec.binaries.every((b) => {
+      try {
+        accessSync(join(dir, b), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  let resolved: string | undefined;
+  return () => {
+    if (resolved !== undefined) return resolved;
+    const fromEnv = process.env[spec.envVar];
+    if (fromEnv && hasAll(fromEnv)) return (resolved = fromEnv);
+    const r = spawnSync('bash', [script, '--no-build'], { encoding: 'utf8' });
+    const dir = r.stdout?.trim().split('\n').pop() ?? '';
+    if (r.status === 0 && dir && hasAll(dir)) return (resolved = dir);
+    throw new ControlPlaneError(
+      'ASSETS_MISSING',
+      `${spec.binaries.join(', ')} were not found (${spec.envVar}=${fromEnv ?? '<unset>'}).\n` +
+        `Run 'bash scripts/${spec.script}' once to build them (or 'npm test', which runs it), ` +
+        `or set ${spec.envVar} to a directory holding all of them.\n` +
+        (r.error ? `Running ${script} failed: ${r.error.message}\n` : (r.stderr ?? '')),
+    );
+  };
 }
 
-let resolvedBinDir: string | undefined;
-
-/** Finds the binaries without ever building them: a compile does not belong in a test hook. */
-export function findControlPlaneBinaries(): string {
-  if (resolvedBinDir !== undefined) return resolvedBinDir;
-  const fromEnv = process.env.KUBEBUILDER_ASSETS;
-  if (fromEnv && hasAllBinaries(fromEnv)) return (resolvedBinDir = fromEnv);
-  const r = spawnSync('bash', [ENSURE_SCRIPT, '--no-build'], { encoding: 'utf8' });
-  const dir = r.stdout?.trim().split('\n').pop() ?? '';
-  if (r.status === 0 && dir && hasAllBinaries(dir)) return (resolvedBinDir = dir);
-  throw new ControlPlaneError(
-    'ASSETS_MISSING',
-    `kube-apiserver, etcd and kubectl were not found (KUBEBUILDER_ASSETS=${fromEnv ?? '<unset>'}).\n` +
-      `Run 'bash scripts/ensure-apiserver.sh' once to build them (or 'npm test', which runs it), ` +
-      `or set KUBEBUILDER_ASSETS to a directory holding all three.\n` +
-      (r.error ? `Running ${ENSURE_SCRIPT} failed: ${r.error.message}\n` : (r.stderr ?? '')),
-  );
-}
+/** kube-apiserver, etcd and kubectl, from scripts/ensure-apiserver.sh's cache or KUBEBUILDER_ASSETS. */
+export const findControlPlaneBinaries = binaryFinder({ script: 'ensure-apiserver.sh', envVar: 'KUBEBUILDER_ASSETS', binaries: ['kube-apiserver', 'etcd', 'kubectl'] });
 
 // --- processes -------------------------------------------------------------------------
 

@@ -24,14 +24,14 @@
  * Startup is a few seconds more than the bare plane; tests that need no workloads keep
  * using startControlPlane.
  */
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import {
+  binaryFinder,
   ControlPlaneError,
   freePorts,
   startControlPlane,
@@ -69,8 +69,6 @@ export interface WorkloadPlane extends ControlPlane {
   };
 }
 
-const WORKLOAD_BINARIES = ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
-const ENSURE_SCRIPT = fileURLToPath(new URL('../../scripts/ensure-workloads.sh', import.meta.url));
 const STAGES_DIR = fileURLToPath(new URL('../fixtures/kwok-stages/', import.meta.url));
 const STAGE_FILES = [
   'node-initialize.yaml',
@@ -93,35 +91,8 @@ const KWOK_USER = 'pushsync:kwok';
 
 // --- binaries --------------------------------------------------------------------------
 
-function hasAll(dir: string): boolean {
-  return WORKLOAD_BINARIES.every((b) => {
-    try {
-      accessSync(join(dir, b), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-let resolvedWorkloadBinDir: string | undefined;
-
-/**
- * Asks scripts/ensure-workloads.sh (with --no-build: a compile does not belong in a test hook)
- * where kube-controller-manager, kube-scheduler and kwok are; throws its own message if not.
- */
-export function findWorkloadBinaries(): string {
-  if (resolvedWorkloadBinDir !== undefined) return resolvedWorkloadBinDir;
-  const r = spawnSync('bash', [ENSURE_SCRIPT, '--no-build'], { encoding: 'utf8' });
-  const dir = r.stdout?.trim().split('\n').pop() ?? '';
-  if (r.status === 0 && dir && hasAll(dir)) return (resolvedWorkloadBinDir = dir);
-  throw new ControlPlaneError(
-    'ASSETS_MISSING',
-    `kube-controller-manager, kube-scheduler and kwok were not found ` +
-      `(PUSHSYNC_WORKLOAD_ASSETS=${process.env.PUSHSYNC_WORKLOAD_ASSETS ?? '<unset>'}).\n` +
-      (r.error ? `Running ${ENSURE_SCRIPT} failed: ${r.error.message}\n` : (r.stderr ?? '')),
-  );
-}
+/** kube-controller-manager, kube-scheduler and kwok, from scripts/ensure-workloads.sh's cache or PUSHSYNC_WORKLOAD_ASSETS. */
+export const findWorkloadBinaries = binaryFinder({ script: 'ensure-workloads.sh', envVar: 'PUSHSYNC_WORKLOAD_ASSETS', binaries: ['kube-controller-manager', 'kube-scheduler', 'kwok'] });
 
 // --- API calls -------------------------------------------------------------------------
 
@@ -334,7 +305,7 @@ export async function startWorkloadPlane(options: WorkloadPlaneOptions = {}): Pr
     };
     const api = apiClient(cp.server, cp.caPem, tokenOf(cp.kubeconfig));
     const [kcmPort, schedulerPort] = (await freePorts(2)) as [number, number];
-    const bin = (b: (typeof WORKLOAD_BINARIES)[number]): string => join(workloadBinDir, b);
+    const bin = (b: 'kube-controller-manager' | 'kube-scheduler' | 'kwok'): string => join(workloadBinDir, b);
 
     const controllerManager = cp.startCompanion('kube-controller-manager', bin('kube-controller-manager'), [
       `--kubeconfig=${kubeconfigFile(CONTROLLER_MANAGER_USER)}`,
