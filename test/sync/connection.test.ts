@@ -3,12 +3,12 @@
  * the connection is closed on every path, and the deadline and the abort signal reach apply()
  * and plan(). No API server: what is checked is what runApply hands the engine and does after.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Codes, type ApplyOptions, type ApplyResult, type PlanOptions, type PlanResult } from '../../lib/cluster/index.ts';
 import { toPayload, type ApplyJob } from '../../lib/jobs.ts';
 import { ABORT_GRACE_MS, DEADLINE, REPORT_MARGIN_MS, handlersFor, runApply } from '../../lib/sync/index.ts';
 import type * as Cluster from '../../lib/cluster/index.ts';
-import { checkStandIn, OWNER, REPO, startEastWorld, type World } from './support.ts';
+import { OWNER, REPO, useEastWorld, type World } from './support.ts';
 
 const engine = vi.hoisted(() => ({
   closed: 0,
@@ -40,16 +40,10 @@ vi.mock('../../lib/cluster/index.ts', async (importOriginal) => {
 let world: World;
 let sha: string;
 
-beforeAll(async () => {
-  ({ world, sha } = await startEastWorld());
-});
-afterAll(async () => {
-  await world?.close();
-});
-afterEach(() => {
-  checkStandIn(world);
-  Object.assign(engine, { closed: 0, opened: 0, apply: undefined, plan: undefined, seen: [] });
-});
+useEastWorld(
+  (started) => ({ world, sha } = started),
+  () => Object.assign(engine, { closed: 0, opened: 0, apply: undefined, plan: undefined, seen: [] }),
+);
 
 const job = (extra: Partial<ApplyJob> = {}): ApplyJob => ({ deliveryId: 'd-c', owner: OWNER, name: REPO, sha, cluster: 'east', mode: 'apply', installationId: 7, ...extra });
 const inventory = { namespace: 'pushsync-system', name: 'pushsync', id: 'applyset-x' };

@@ -3,7 +3,7 @@
  * and returning: only a `retry` outcome throws. The deadline comes from Lambda's remaining time
  * (minus the reporting margin), or from the in-process invoker's job timeout.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createApplyFunction } from '../../functions/apply.ts';
 import { createSyncFunction } from '../../functions/sync.ts';
 import { functionFromEnv } from '../../lib/aws/index.ts';
@@ -11,20 +11,12 @@ import { createInProcessInvoker, type DeadLetter } from '../../lib/fanout/index.
 import { toPayload, type ApplyJob } from '../../lib/jobs.ts';
 import { BlobCache } from '../../lib/source/index.ts';
 import { DEADLINE, REPORT_MARGIN_MS, SyncError, handlersFor, type SyncDeps } from '../../lib/sync/index.ts';
-import { buggyCache, checkStandIn, NAMESPACE_YAML, OWNER, REPO, REPO_YAML, startEastWorld, type World } from './support.ts';
+import { buggyCache, NAMESPACE_YAML, OWNER, REPO, REPO_YAML, useEastWorld, type World } from './support.ts';
 
 let world: World;
 let sha: string;
 
-beforeAll(async () => {
-  ({ world, sha } = await startEastWorld());
-});
-afterAll(async () => {
-  await world?.close();
-});
-afterEach(() => {
-  checkStandIn(world);
-});
+useEastWorld((started) => ({ world, sha } = started));
 
 const job = (extra: Partial<ApplyJob> = {}): ApplyJob => ({ deliveryId: 'd-h', owner: OWNER, name: REPO, sha, cluster: 'east', mode: 'apply', installationId: 7, ...extra });
 const lambda = (remainingMs: number) => ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'req-1' });

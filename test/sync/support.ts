@@ -4,7 +4,7 @@
  * SyncDeps whose fan-out records what it was handed instead of running it.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,26 @@ export async function startEastWorld(): Promise<{ world: World; sha: string }> {
 export function checkStandIn(world: World): void {
   expect(world.github.violations).toEqual([]);
   world.github.clearFaults();
+}
+
+/**
+ * Registers a test file's hooks around one east world: started before all its tests (handed to
+ * `ready`), closed after them, the stand-in checked after each (then `alsoAfterEach`).
+ */
+export function useEastWorld(ready: (started: { world: World; sha: string }) => void, alsoAfterEach?: () => void): void {
+  let world: World | undefined;
+  beforeAll(async () => {
+    const started = await startEastWorld();
+    world = started.world;
+    ready(started);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  afterEach(() => {
+    if (world) checkStandIn(world);
+    alsoAfterEach?.();
+  });
 }
 
 export interface World {
