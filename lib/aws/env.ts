@@ -8,12 +8,14 @@
  *   PUSHSYNC_SECRET_PREFIX         secret names prefix in Secrets Manager, ending in "/" (default pushsync/)
  *   PUSHSYNC_SECRET_CACHE_SECONDS  how long a secret read is reused (default 60; not the webhook's,
  *                                  which caches its secret itself, re-reading it on a bad signature)
- *   PUSHSYNC_INVOKER               lambda (default) | in-process (sync, apply, resync only)
+ *   PUSHSYNC_INVOKER               lambda (default) | in-process (sync, apply, resync, health only)
  *   PUSHSYNC_SYNC_FUNCTION         the Lambda function behind `sync` (the webhook invokes it)
  *   PUSHSYNC_APPLY_FUNCTION        the Lambda function behind `apply` (sync and resync invoke it)
+ *   PUSHSYNC_HEALTH_QUEUE_URL      the SQS queue behind `health` (apply and health schedule checks on it)
+ *   PUSHSYNC_HEALTH_INTERVAL       seconds between a rollout's health checks, 1-900 (optional; the jobs' default)
  *   PUSHSYNC_GITHUB_URL            GitHub API base URL (GitHub Enterprise; default api.github.com)
  *   PUSHSYNC_TARGET_URL            link shown on every commit status (optional)
- * and the AWS SDK's own: AWS_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_LAMBDA.
+ * and the AWS SDK's own: AWS_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL_SQS.
  */
 import type { FunctionName, Invoker } from '../fanout/index.ts';
 import { createLambdaInvoker } from '../fanout/index.ts';
@@ -31,12 +33,32 @@ export const ENV = {
   invoker: 'PUSHSYNC_INVOKER',
   syncFunction: 'PUSHSYNC_SYNC_FUNCTION',
   applyFunction: 'PUSHSYNC_APPLY_FUNCTION',
+  healthQueueUrl: 'PUSHSYNC_HEALTH_QUEUE_URL',
+  healthInterval: 'PUSHSYNC_HEALTH_INTERVAL',
   githubUrl: 'PUSHSYNC_GITHUB_URL',
   targetUrl: 'PUSHSYNC_TARGET_URL',
 } as const;
 
-/** The variable naming the Lambda function behind each invocable pushsync function. */
-export const FUNCTION_ENV: Readonly<Record<FunctionName, string>> = { sync: ENV.syncFunction, apply: ENV.applyFunction };
+/**
+ * How each pushsync function is reached on AWS, and the variable naming its target: sync and
+ * apply are Lambda Event invokes; health goes through an SQS queue, the one backend that can
+ * hold an invocation back (DelaySeconds) while nothing runs.
+ */
+export const FUNCTION_TARGET: Readonly<Record<FunctionName, { readonly via: 'lambda' | 'sqs'; readonly variable: string }>> = {
+  sync: { via: 'lambda', variable: ENV.syncFunction },
+  apply: { via: 'lambda', variable: ENV.applyFunction },
+  health: { via: 'sqs', variable: ENV.healthQueueUrl },
+};
+
+/** The variable naming the target (Lambda function or SQS queue) behind each invocable pushsync function. */
+export const FUNCTION_ENV: Readonly<Record<FunctionName, string>> = {
+  sync: FUNCTION_TARGET.sync.variable,
+  apply: FUNCTION_TARGET.apply.variable,
+  health: FUNCTION_TARGET.health.variable,
+};
+
+/** PUSHSYNC_HEALTH_INTERVAL's bounds, in seconds: SQS delays a message by at most 900. */
+export const HEALTH_INTERVAL_SECONDS = { min: 1, max: 900 } as const;
 
 export const ENV_INVALID = 'AWS_ENV_INVALID';
 
@@ -57,7 +79,13 @@ export type StoreConfig =
   | { readonly kind: 'file'; readonly home: string };
 
 export type InvokerConfig =
-  | { readonly kind: 'lambda'; readonly functions: Partial<Record<FunctionName, string>> }
+  | {
+      readonly kind: 'lambda';
+      /** The Lambda function behind each function invoked by an Event invoke. */
+      readonly functions: Partial<Record<FunctionName, string>>;
+      /** The SQS queue URL behind each function fed by a queue (health); present when one is. */
+      readonly queues?: Partial<Record<FunctionName, string>>;
+    }
   | { readonly kind: 'in-process' };
 
 export interface FunctionConfig {
@@ -65,11 +93,13 @@ export interface FunctionConfig {
   readonly invoker: InvokerConfig;
   readonly githubBaseUrl?: string;
   readonly targetUrl?: string;
+  /** PUSHSYNC_HEALTH_INTERVAL in ms; absent = the jobs' own default. */
+  readonly healthIntervalMs?: number;
 }
 
 /**
  * The configuration of a function that invokes `invokes` (webhook: sync; sync and resync:
- * apply; apply: nothing). Unset and empty are the same: serverless params default to "".
+ * apply; apply and health: health). Unset and empty are the same: serverless params default to "".
  */
 export function readFunctionConfig(env: Env, invokes: readonly FunctionName[]): FunctionConfig {
   const value = (name: string): string | undefined => {
@@ -82,17 +112,40 @@ export function readFunctionConfig(env: Env, invokes: readonly FunctionName[]): 
   if (invokerKind === 'in-process') invoker = { kind: 'in-process' };
   else {
     const functions: Partial<Record<FunctionName, string>> = {};
+    const queues: Partial<Record<FunctionName, string>> = {};
     for (const fn of invokes) {
-      const name = value(FUNCTION_ENV[fn]);
-      if (name === undefined) throw new EnvConfigError(FUNCTION_ENV[fn], `${FUNCTION_ENV[fn]} is not set: it names the Lambda function that runs "${fn}" (serverless.yml sets it)`);
-      if (!/^[A-Za-z0-9:_.$-]{1,170}$/.test(name)) throw new EnvConfigError(FUNCTION_ENV[fn], `${FUNCTION_ENV[fn]}=${JSON.stringify(name)} is not a Lambda function name or ARN`);
-      functions[fn] = name;
+      const { via, variable } = FUNCTION_TARGET[fn];
+      const target = value(variable);
+      if (via === 'sqs') {
+        if (target === undefined) throw new EnvConfigError(variable, `${variable} is not set: it is the URL of the SQS queue that runs "${fn}" (serverless.yml sets it)`);
+        queues[fn] = url(variable, target) as string;
+        continue;
+      }
+      if (target === undefined) throw new EnvConfigError(variable, `${variable} is not set: it names the Lambda function that runs "${fn}" (serverless.yml sets it)`);
+      if (!/^[A-Za-z0-9:_.$-]{1,170}$/.test(target)) throw new EnvConfigError(variable, `${variable}=${JSON.stringify(target)} is not a Lambda function name or ARN`);
+      functions[fn] = target;
     }
-    invoker = { kind: 'lambda', functions };
+    invoker = { kind: 'lambda', functions, ...(Object.keys(queues).length > 0 ? { queues } : {}) };
   }
   const githubBaseUrl = url(ENV.githubUrl, value(ENV.githubUrl));
   const targetUrl = url(ENV.targetUrl, value(ENV.targetUrl));
-  return { store, invoker, ...(githubBaseUrl ? { githubBaseUrl } : {}), ...(targetUrl ? { targetUrl } : {}) };
+  const healthIntervalMs = healthInterval(value(ENV.healthInterval));
+  return {
+    store,
+    invoker,
+    ...(githubBaseUrl ? { githubBaseUrl } : {}),
+    ...(targetUrl ? { targetUrl } : {}),
+    ...(healthIntervalMs !== undefined ? { healthIntervalMs } : {}),
+  };
+}
+
+function healthInterval(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const { min, max } = HEALTH_INTERVAL_SECONDS;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new EnvConfigError(ENV.healthInterval, `${ENV.healthInterval}=${JSON.stringify(v)} is not a whole number of seconds from ${min} to ${max} (SQS delays a message by at most ${max} s)`);
+  }
+  return Number(v) * 1000;
 }
 
 function readStore(value: (name: string) => string | undefined): StoreConfig {
@@ -136,7 +189,10 @@ export function storeFromConfig(config: StoreConfig, logger?: Logger): SecretSto
   return new AwsSecretStore({ prefix: config.prefix, cacheTtlMs: config.cacheTtlMs, ...(logger ? { logger } : {}) });
 }
 
-/** The Lambda invoker; the in-process one is built where the handlers are (lib/aws/sync-deps.ts). */
+/**
+ * The Lambda invoker (the webhook's); the one that also reaches queues is built in
+ * lib/aws/sync-deps.ts, and the in-process one where the handlers are, there too.
+ */
 export function lambdaInvokerFromConfig(config: Extract<InvokerConfig, { kind: 'lambda' }>, logger?: Logger): Invoker {
   return createLambdaInvoker({ functions: config.functions, ...(logger ? { logger } : {}) });
 }

@@ -6,12 +6,17 @@
  * letters at once: its thrower already knows another attempt fails the same way. Concurrency is
  * bounded; a retry waiting for its backoff does not hold a slot. Each attempt gets a deadline,
  * `jobTimeoutMs` after it starts (Lambda's function timeout, here).
+ *
+ * A delayed invocation (`delayMs`, SQS's DelaySeconds on AWS) waits on a timer before it is
+ * queued: nothing runs and no slot is held meanwhile. The timer keeps the process alive, as a
+ * message waiting in a queue outlives nothing: `serve` must run the rollout's next health check
+ * even when nothing else is going on. `cancelDelayed()` drops the pending ones (shutdown, tests).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { checkPayload } from './payload.ts';
-import { FanoutCodes, FanoutError } from './types.ts';
+import { checkDelay, FanoutCodes, FanoutError } from './types.ts';
 import type { FunctionHandler, FunctionName, InvocationContext, Invoker, JsonValue } from './types.ts';
 
 export interface InProcessOptions {
@@ -43,8 +48,13 @@ export interface DeadLetter {
 export interface InProcessInvoker extends Invoker {
   /** Set (or replace) the handler for a function: the functions can be wired after creation. */
   register(functionName: FunctionName, handler: FunctionHandler): void;
-  /** Resolves when nothing is queued, running or waiting to be retried. */
+  /** Resolves when nothing is queued, running, waiting to be retried or delayed. */
   idle(): Promise<void>;
+  /**
+   * Drops every delayed invocation not yet queued (they never run) and returns how many: a
+   * shutdown, or a test, that must not wait up to 15 minutes. Running ones and retries are left.
+   */
+  cancelDelayed(): number;
   /** Counters, for tests and the benchmark. */
   stats(): InProcessStats;
 }
@@ -54,6 +64,10 @@ export interface InProcessStats {
   readonly running: number;
   readonly queued: number;
   readonly waitingRetry: number;
+  /** Delayed invocations whose delay has not passed yet. */
+  readonly delayed: number;
+  /** Delayed invocations ever accepted (a delay of 0 is not one). */
+  readonly scheduled: number;
   readonly succeeded: number;
   readonly retried: number;
   readonly deadLettered: number;
@@ -88,10 +102,11 @@ export function createInProcessInvoker(options: InProcessOptions = {}): InProces
   const queue: Task[] = [];
   let running = 0;
   let waitingRetry = 0;
-  const counts = { invoked: 0, succeeded: 0, retried: 0, deadLettered: 0, maxRunning: 0 };
+  const delayed = new Set<NodeJS.Timeout>();
+  const counts = { invoked: 0, scheduled: 0, succeeded: 0, retried: 0, deadLettered: 0, maxRunning: 0 };
   let idleWaiters: (() => void)[] = [];
 
-  const busy = (): boolean => running > 0 || queue.length > 0 || waitingRetry > 0;
+  const busy = (): boolean => running > 0 || queue.length > 0 || waitingRetry > 0 || delayed.size > 0;
   const settleIdle = (): void => {
     if (busy()) return;
     const waiters = idleWaiters;
@@ -153,15 +168,35 @@ export function createInProcessInvoker(options: InProcessOptions = {}): InProces
   };
 
   return {
-    async invoke(functionName, payload) {
+    async invoke(functionName, payload, invokeOptions) {
+      const delayMs = checkDelay(invokeOptions);
       if (!handlers.has(functionName)) {
         throw new FanoutError(FanoutCodes.unknownFunction, `cannot invoke "${functionName}": no handler registered for it`);
       }
       const copy = checkPayload(payload);
       counts.invoked++;
-      queue.push({ context: { functionName, invocationId: randomUUID(), attempt: 0 }, payload: copy });
-      // Start on a later tick: the caller's "queued" must not depend on the handler's first await.
-      queueMicrotask(pump);
+      const task: Task = { context: { functionName, invocationId: randomUUID(), attempt: 0 }, payload: copy };
+      if (delayMs === 0) {
+        queue.push(task);
+        // Start on a later tick: the caller's "queued" must not depend on the handler's first await.
+        queueMicrotask(pump);
+        return;
+      }
+      counts.scheduled++;
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        queue.push(task);
+        pump();
+      }, delayMs);
+      delayed.add(timer);
+    },
+    cancelDelayed() {
+      const n = delayed.size;
+      for (const timer of delayed) clearTimeout(timer);
+      delayed.clear();
+      if (n > 0) log.info('delayed invocations cancelled', { count: n });
+      settleIdle();
+      return n;
     },
     register(functionName, handler) {
       handlers.set(functionName, handler);
@@ -170,6 +205,6 @@ export function createInProcessInvoker(options: InProcessOptions = {}): InProces
       if (!busy()) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
-    stats: () => ({ ...counts, running, queued: queue.length, waitingRetry }),
+    stats: () => ({ ...counts, running, queued: queue.length, waitingRetry, delayed: delayed.size }),
   };
 }

@@ -4,14 +4,16 @@
  * Payloads go through checkPayload first, like every backend's: no secret ever reaches
  * Lambda's event queue. The endpoint is the SDK's (AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL)
  * unless given, so the same code drives `serverless offline`'s local Lambda endpoint.
+ * An Event invoke runs as soon as Lambda can: a delayed invocation is refused (FANOUT_DELAY_UNSUPPORTED),
+ * never run early; delayed functions go through a queue (sqs.ts, route.ts).
  */
 import type * as Lambda from '@aws-sdk/client-lambda';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { checkPayload } from './payload.ts';
-import { FanoutCodes, FanoutError } from './types.ts';
-import type { FunctionName, Invoker, JsonValue } from './types.ts';
+import { checkDelay, FanoutCodes, FanoutError } from './types.ts';
+import type { FunctionName, InvokeOptions, Invoker, JsonValue } from './types.ts';
 
 export interface LambdaInvokerOptions {
   /** The Lambda function (name or ARN) behind each pushsync function this process invokes. */
@@ -69,7 +71,10 @@ export function createLambdaInvoker(options: LambdaInvokerOptions): Invoker {
         }),
     })));
   return {
-    async invoke(functionName: FunctionName, payload: JsonValue): Promise<void> {
+    async invoke(functionName: FunctionName, payload: JsonValue, invokeOptions?: InvokeOptions): Promise<void> {
+      if (checkDelay(invokeOptions) > 0) {
+        throw new FanoutError(FanoutCodes.delayUnsupported, `cannot invoke "${functionName}" with a delay on Lambda: an Event invocation runs at once; route it through an SQS queue`);
+      }
       const target = options.functions[functionName];
       if (target === undefined || target === '') {
         throw new FanoutError(FanoutCodes.unknownFunction, `cannot invoke "${functionName}": no Lambda function is configured for it`);

@@ -3,16 +3,28 @@
  * `InvocationType: Event`. The functions never know which backend runs them.
  */
 
-export type FunctionName = 'sync' | 'apply';
+export type FunctionName = 'sync' | 'apply' | 'health';
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export interface InvokeOptions {
+  /**
+   * Run the function no sooner than this many milliseconds from now (0 to MAX_DELAY_MS): a
+   * follow-up that must wait (a rollout's next health check) without a function waiting for it.
+   */
+  readonly delayMs?: number;
+}
+
+/** SQS's longest per-message delivery delay (15 min), the longest any backend can honour. */
+export const MAX_DELAY_MS = 900_000;
 
 export interface Invoker {
   /**
    * Hand `payload` to the function. Resolves once the invocation is queued, not when it has
-   * run; rejects when it could not be queued (unknown function, bad payload, backend down).
+   * run; rejects when it could not be queued (unknown function, bad payload, a delay the
+   * backend cannot honour, backend down).
    */
-  invoke(functionName: FunctionName, payload: JsonValue): Promise<void>;
+  invoke(functionName: FunctionName, payload: JsonValue, options?: InvokeOptions): Promise<void>;
 }
 
 /** What a handler learns about its invocation (Lambda's context, reduced). */
@@ -40,6 +52,10 @@ export const FanoutCodes = {
   notSerialisable: 'FANOUT_NOT_SERIALISABLE',
   tooLarge: 'FANOUT_TOO_LARGE',
   unknownFunction: 'FANOUT_UNKNOWN_FUNCTION',
+  /** delayMs is not a finite number from 0 to MAX_DELAY_MS. */
+  badDelay: 'FANOUT_BAD_DELAY',
+  /** The backend cannot delay an invocation (Lambda's Event invoke runs it as soon as it can). */
+  delayUnsupported: 'FANOUT_DELAY_UNSUPPORTED',
 } as const;
 export type FanoutCode = (typeof FanoutCodes)[keyof typeof FanoutCodes];
 
@@ -51,4 +67,17 @@ export class FanoutError extends Error {
     super(message);
     this.name = 'FanoutError';
   }
+}
+
+/**
+ * The delay asked for, in ms (0 = none), or a FanoutError: checked by every backend before it
+ * queues anything, so a bad delay fails the same way in-process and on AWS.
+ */
+export function checkDelay(options: InvokeOptions | undefined): number {
+  const delayMs = options?.delayMs;
+  if (delayMs === undefined) return 0;
+  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+    throw new FanoutError(FanoutCodes.badDelay, `delayMs must be a number of milliseconds from 0 to ${MAX_DELAY_MS} (SQS's 15-minute maximum), got ${String(delayMs)}`);
+  }
+  return delayMs;
 }

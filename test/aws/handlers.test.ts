@@ -2,13 +2,15 @@
  * The deployed entry points (`handler` of functions/*.ts) as Lambda runs them: configuration
  * from the environment, Secrets Manager and Lambda stubbed at the SDK boundary, GitHub played
  * by the stand-in over a real git repository. A push goes webhook → (Lambda Event) → sync →
- * (Lambda Event) → apply; every payload and every log line is checked for the secrets.
+ * (Lambda Event) → apply; health checks come from SQS and go back to it (SQS stubbed too);
+ * every payload and every log line is checked for the secrets.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readFunctionConfig, webhookDepsFromEnv } from '../../lib/aws/index.ts';
+import { readFunctionConfig, syncDepsFromEnv, webhookDepsFromEnv } from '../../lib/aws/index.ts';
 import type { ApiGatewayV2Event, ApiGatewayV2Result } from '../../lib/http/lambda.ts';
 import { clearRegisteredSecrets } from '../../lib/log.ts';
 import { AwsSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../../lib/registry/index.ts';
@@ -25,6 +27,7 @@ const ENV = {
   PUSHSYNC_SECRET_PREFIX: 'pushsync-test/',
   PUSHSYNC_SYNC_FUNCTION: 'pushsync-test-sync',
   PUSHSYNC_APPLY_FUNCTION: 'pushsync-test-apply',
+  PUSHSYNC_HEALTH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/pushsync-test-health',
   PUSHSYNC_LOG_LEVEL: 'debug',
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'test',
@@ -46,6 +49,23 @@ describe('readFunctionConfig', () => {
     expect(readFunctionConfig({ PUSHSYNC_SECRET_CACHE_SECONDS: '0.5', PUSHSYNC_SECRET_PREFIX: 'acme/ps/' }, []).store).toEqual({ kind: 'aws', prefix: 'acme/ps/', cacheTtlMs: 500 });
   });
 
+  it('reaches health through its SQS queue, and reads the health interval', () => {
+    const queue = 'https://sqs.eu-west-1.amazonaws.com/123456789012/pushsync-prod-health';
+    expect(readFunctionConfig({ PUSHSYNC_HEALTH_QUEUE_URL: queue, PUSHSYNC_HEALTH_INTERVAL: '15' }, ['health'])).toEqual({
+      store: { kind: 'aws', prefix: 'pushsync/', cacheTtlMs: 60_000 },
+      invoker: { kind: 'lambda', functions: {}, queues: { health: queue } },
+      healthIntervalMs: 15_000,
+    });
+    expect(readFunctionConfig({ PUSHSYNC_APPLY_FUNCTION: 'x-apply', PUSHSYNC_HEALTH_QUEUE_URL: queue, PUSHSYNC_HEALTH_INTERVAL: '' }, ['apply', 'health']).invoker).toEqual({
+      kind: 'lambda',
+      functions: { apply: 'x-apply' },
+      queues: { health: queue },
+    });
+    // In-process, health runs in the function itself: no queue needed.
+    expect(readFunctionConfig({ PUSHSYNC_INVOKER: 'in-process', PUSHSYNC_HEALTH_INTERVAL: '900' }, ['health'])).toMatchObject({ invoker: { kind: 'in-process' }, healthIntervalMs: 900_000 });
+    expect(readFunctionConfig({ PUSHSYNC_HEALTH_INTERVAL: '1' }, []).healthIntervalMs).toBe(1_000);
+  });
+
   it('names the variable at fault', () => {
     const bad: [Record<string, string>, string, RegExp][] = [
       [{}, 'PUSHSYNC_SYNC_FUNCTION', /PUSHSYNC_SYNC_FUNCTION is not set: it names the Lambda function that runs "sync"/],
@@ -57,6 +77,10 @@ describe('readFunctionConfig', () => {
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_GITHUB_URL: 'ghe.example.com' }, 'PUSHSYNC_GITHUB_URL', /is not a URL/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_TARGET_URL: 'ftp://x' }, 'PUSHSYNC_TARGET_URL', /must be an http\(s\) URL/],
       [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_INVOKER: 'sqs' }, 'PUSHSYNC_INVOKER', /not one of lambda, in-process/],
+      [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_HEALTH_INTERVAL: '0' }, 'PUSHSYNC_HEALTH_INTERVAL', /PUSHSYNC_HEALTH_INTERVAL="0" is not a whole number of seconds from 1 to 900/],
+      [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_HEALTH_INTERVAL: '901' }, 'PUSHSYNC_HEALTH_INTERVAL', /from 1 to 900/],
+      [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_HEALTH_INTERVAL: '2.5' }, 'PUSHSYNC_HEALTH_INTERVAL', /whole number/],
+      [{ PUSHSYNC_SYNC_FUNCTION: 's', PUSHSYNC_HEALTH_INTERVAL: '10s' }, 'PUSHSYNC_HEALTH_INTERVAL', /whole number/],
     ];
     for (const [env, variable, message] of bad) {
       let err: unknown;
@@ -68,6 +92,33 @@ describe('readFunctionConfig', () => {
       expect(err, JSON.stringify(env)).toMatchObject({ code: 'AWS_ENV_INVALID', variable, message: expect.stringMatching(message) });
     }
     expect(() => webhookDepsFromEnv({ PUSHSYNC_INVOKER: 'in-process' })).toThrow(/not supported by the webhook function/);
+    // The functions that schedule health checks need the queue, named as the function names are.
+    const queue: [Record<string, string>, RegExp][] = [
+      [{}, /PUSHSYNC_HEALTH_QUEUE_URL is not set: it is the URL of the SQS queue that runs "health"/],
+      [{ PUSHSYNC_HEALTH_QUEUE_URL: 'pushsync-prod-health' }, /PUSHSYNC_HEALTH_QUEUE_URL="pushsync-prod-health" is not a URL/],
+      [{ PUSHSYNC_HEALTH_QUEUE_URL: 'arn:aws:sqs:eu-west-1:1:q' }, /must be an http\(s\) URL/],
+    ];
+    for (const [env, message] of queue) {
+      expect(() => readFunctionConfig(env, ['health'])).toThrow(expect.objectContaining({ code: 'AWS_ENV_INVALID', variable: 'PUSHSYNC_HEALTH_QUEUE_URL', message: expect.stringMatching(message) }));
+    }
+  });
+});
+
+describe('syncDepsFromEnv with the in-process fan-out (PUSHSYNC_INVOKER=in-process)', () => {
+  it('runs health in-process too, and settle() drops delayed checks due after the function\'s cut-off instead of outliving it', async () => {
+    const { deps, settle, setHostDeadline } = syncDepsFromEnv('apply', { PUSHSYNC_STORE: 'file', PUSHSYNC_HOME: 'pushsync-test-unused-home', PUSHSYNC_INVOKER: 'in-process', PUSHSYNC_LOG_LEVEL: 'error' });
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      // Accepted: 'health' has a handler here (no queue is needed in-process).
+      await deps.invoker.invoke('health', { check: 2 }, { delayMs: 60_000 });
+      // 20.3 s left: the delayed check (due in 60 s) would keep the function past its timeout.
+      setHostDeadline(Date.now() + 20_300);
+      const started = Date.now();
+      await settle();
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      write.mockRestore();
+    }
   });
 });
 
@@ -76,10 +127,13 @@ function apiEvent(delivery: { method: string; headers: Record<string, string>; b
   return { version: '2.0', headers: delivery.headers, body: delivery.body, isBase64Encoded: false, requestContext: { http: { method: delivery.method }, requestId: 'api-req-1' } };
 }
 
+const newStore = (): AwsSecretStore => new AwsSecretStore({ prefix: ENV.PUSHSYNC_SECRET_PREFIX });
+
 describe('the Lambda handlers, wired from the environment', () => {
   let github: GitHubServer;
   let fake: ReturnType<typeof fakeSecretsManager>;
   let lambda: AwsClientStub<LambdaClient>;
+  let sqs: AwsClientStub<SQSClient>;
   let stdout: string[];
 
   beforeAll(async () => {
@@ -95,8 +149,10 @@ describe('the Lambda handlers, wired from the environment', () => {
     fake = fakeSecretsManager();
     lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    sqs = mockClient(SQSClient);
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'msg-next' });
     // What the CLI does before a deploy: `pushsync clusters register … --store aws`, `secrets set …`.
-    const store = new AwsSecretStore({ prefix: ENV.PUSHSYNC_SECRET_PREFIX });
+    const store = newStore();
     await setWebhookSecrets(store, [WEBHOOK_SECRET]);
     await setGitHubToken(store, github.token);
     await registerCluster(store, { name: 'prod', kubeconfig: KUBECONFIG, repo: 'acme/policy', branch: 'main', dir: '.' });
@@ -114,6 +170,7 @@ describe('the Lambda handlers, wired from the environment', () => {
     vi.unstubAllEnvs();
     fake.mock.restore();
     lambda.restore();
+    sqs.restore();
     clearRegisteredSecrets();
   });
 
@@ -182,9 +239,44 @@ describe('the Lambda handlers, wired from the environment', () => {
     expectNoSecrets(stdout.join(''));
   });
 
+  it('health: an SQS batch, each look run, the next one queued with its delay; a look that throws is the only batch item failure', async () => {
+    // A cluster whose API server refuses connections: its look fails transiently, and is scheduled again.
+    const unreachable = KUBECONFIG.replace('https://127.0.0.1:6443', 'https://127.0.0.1:1');
+    await registerCluster(newStore(), { name: 'stuck', kubeconfig: unreachable, repo: 'acme/policy', branch: 'main', dir: '.' });
+    vi.stubEnv('PUSHSYNC_HEALTH_INTERVAL', '7');
+    const sha = await github.git.commit({ 'system/repo.yaml': REPO_YAML }, { message: 'rolling out' });
+    const now = Date.now();
+    const job = (cluster: string) => ({ deliveryId: 'd-h', owner: 'acme', name: 'policy', sha, cluster, rollout: 'r-1', startedAt: now, timeoutAt: now + 300_000, check: 5, applied: 'applied 1 (1 created)' });
+    const rec = (messageId: string, body: string) => ({ messageId, receiptHandle: `rh-${messageId}`, body, attributes: { ApproximateReceiveCount: '1' }, eventSource: 'aws:sqs' });
+    const health = (await import('../../functions/health.ts')).handler;
+    const context = { awsRequestId: 'req-h', getRemainingTimeInMillis: () => 60_000 };
+
+    const first = await health({ Records: [rec('m-gone', JSON.stringify(job('gone'))), rec('m-stuck', JSON.stringify(job('stuck'))), rec('m-junk', 'not json')] }, context);
+    expect(first).toEqual({ batchItemFailures: [] });
+    // The unregistered cluster's look concluded; the unreachable one's next look went to the queue, delayed by the interval.
+    expect(github.latestStatuses(sha).get('pushsync/gone')?.state).toBe('failure');
+    const sent = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ QueueUrl: ENV.PUSHSYNC_HEALTH_QUEUE_URL, DelaySeconds: 7 });
+    expect(JSON.parse(sent[0]?.MessageBody ?? '')).toMatchObject({ cluster: 'stuck', sha, rollout: 'r-1', check: 6 });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+
+    // SQS down as well: the look can be neither made nor scheduled, so it returns to the queue.
+    sqs.on(SendMessageCommand).rejects(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server' }));
+    const second = await health({ Records: [rec('m-stuck-2', JSON.stringify(job('stuck'))), rec('m-gone-2', JSON.stringify(job('gone')))] }, context);
+    expect(second).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-stuck-2' }] });
+    expect(stdout.join('')).toContain('"function":"health"');
+    expectNoSecrets(stdout.join('') + JSON.stringify(sent));
+  }, 60_000);
+
   it('a function whose environment is incomplete fails its cold start naming the variable', async () => {
     vi.stubEnv('PUSHSYNC_APPLY_FUNCTION', '');
     const sync = (await import('../../functions/sync.ts')).handler;
     await expect(sync({} as never)).rejects.toMatchObject({ code: 'AWS_ENV_INVALID', variable: 'PUSHSYNC_APPLY_FUNCTION' });
+    vi.stubEnv('PUSHSYNC_HEALTH_QUEUE_URL', '');
+    const apply = (await import('../../functions/apply.ts')).handler;
+    await expect(apply({} as never)).rejects.toMatchObject({ code: 'AWS_ENV_INVALID', variable: 'PUSHSYNC_HEALTH_QUEUE_URL' });
+    const health = (await import('../../functions/health.ts')).handler;
+    await expect(health({ Records: [] })).rejects.toMatchObject({ code: 'AWS_ENV_INVALID', variable: 'PUSHSYNC_HEALTH_QUEUE_URL' });
   });
 });

@@ -1,9 +1,9 @@
 /**
  * `serverless package` as CI runs it (no AWS account, no network), once, then assertions on
  * what it produced: the CloudFormation template (functions, HTTP route, schedule, IAM, the
- * dead-letter queue) and the artifacts, down to running the packaged bundles on this Node (the
- * Node 20 of local mode; Lambda runs them on nodejs22.x): the webhook against local endpoints,
- * sync, apply and resync loaded as Lambda loads them. The run uses a non-default secret prefix
+ * dead-letter and health queues) and the artifacts, down to running the packaged bundles on this
+ * Node (the Node 20 of local mode; Lambda runs them on nodejs22.x): the webhook against local
+ * endpoints, sync, apply, resync and health loaded as Lambda loads them, and health fed an SQS batch. The run uses a non-default secret prefix
  * to show it flows from the params.
  */
 import { spawn } from 'node:child_process';
@@ -16,14 +16,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsSecretStore, setWebhookSecrets } from '../../lib/registry/index.ts';
+import { AwsSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../../lib/registry/index.ts';
 import { buildPushPayload, signWebhook, startGitHubServer, webhookDelivery } from '../helpers/github-server.ts';
 import { packageService, type CfnResource, type PackagedService } from './package-service.ts';
 import { startMoto } from './support.ts';
 
 const STAGE = 'ci';
 const PREFIX = 'acme/ps/';
-const FUNCTIONS = ['webhook', 'sync', 'apply', 'resync'] as const;
+const FUNCTIONS = ['webhook', 'sync', 'apply', 'resync', 'health'] as const;
 const name = (fn: string): string => `pushsync-${STAGE}-${fn}`;
 
 let pkg: PackagedService;
@@ -53,7 +53,7 @@ describe('serverless package, offline, with no AWS account', () => {
     expect(pkg.output).not.toMatch(/Invalid configuration/);
   });
 
-  it('has the four functions on Node 22 with their memory, timeouts and environment', () => {
+  it('has the five functions on Node 22 with their memory, timeouts and environment', () => {
     const fns = Object.fromEntries(resources('AWS::Lambda::Function').map(([, r]) => [r.Properties?.FunctionName as string, r.Properties ?? {}]));
     expect(Object.keys(fns).sort()).toEqual(FUNCTIONS.map(name).sort());
     const expected: Record<string, { Timeout: number; MemorySize: number; Handler: string; invokes?: [string, string] }> = {
@@ -61,6 +61,7 @@ describe('serverless package, offline, with no AWS account', () => {
       sync: { Timeout: 300, MemorySize: 1024, Handler: 'functions/sync.handler', invokes: ['PUSHSYNC_APPLY_FUNCTION', name('apply')] },
       apply: { Timeout: 900, MemorySize: 1024, Handler: 'functions/apply.handler' },
       resync: { Timeout: 300, MemorySize: 512, Handler: 'functions/resync.handler', invokes: ['PUSHSYNC_APPLY_FUNCTION', name('apply')] },
+      health: { Timeout: 60, MemorySize: 512, Handler: 'functions/health.handler' },
     };
     for (const fn of FUNCTIONS) {
       const p = fns[name(fn)] ?? {};
@@ -72,12 +73,16 @@ describe('serverless package, offline, with no AWS account', () => {
       const named = Object.keys(vars).filter((k) => /^PUSHSYNC_(SYNC|APPLY)_FUNCTION$/.test(k));
       expect(named, fn).toEqual(e?.invokes ? [e.invokes[0]] : []);
       if (e?.invokes) expect(vars[e.invokes[0]]).toBe(e.invokes[1]);
+      // Apply and health schedule health checks: they, and only they, know the queue and the interval.
+      const schedules = fn === 'apply' || fn === 'health';
+      expect(vars.PUSHSYNC_HEALTH_QUEUE_URL, fn).toEqual(schedules ? { Ref: 'HealthQueue' } : undefined);
+      expect(vars.PUSHSYNC_HEALTH_INTERVAL, fn).toBe(schedules ? '10' : undefined);
     }
   });
 
   it('limits the public endpoint: the webhook reserves 20 instances, the HTTP API stage is throttled, nothing else is capped', () => {
     expect(props('WebhookLambdaFunction').ReservedConcurrentExecutions).toBe(20);
-    for (const fn of ['Sync', 'Apply', 'Resync']) expect(props(`${fn}LambdaFunction`).ReservedConcurrentExecutions, fn).toBeUndefined();
+    for (const fn of ['Sync', 'Apply', 'Resync', 'Health']) expect(props(`${fn}LambdaFunction`).ReservedConcurrentExecutions, fn).toBeUndefined();
     expect(resources('AWS::ApiGatewayV2::Stage')).toHaveLength(1);
     expect(props('HttpApiStage')).toMatchObject({ StageName: '$default', DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 50, DetailedMetricsEnabled: false } });
   });
@@ -96,8 +101,29 @@ describe('serverless package, offline, with no AWS account', () => {
     expect(rules[0]?.[1].Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', State: 'ENABLED', Targets: [{ Arn: { 'Fn::GetAtt': ['ResyncLambdaFunction', 'Arn'] } }] });
   });
 
+  it('feeds health from the HealthQueue (encrypted, 6x its timeout of visibility, 3 receives then the dead-letter queue), in batches of 10 with partial failures', () => {
+    expect(props('HealthQueue')).toEqual({
+      QueueName: `pushsync-${STAGE}-health`,
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 360,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 },
+    });
+    // AWS's advice for an SQS event source: a visibility timeout of at least 6x the function's timeout.
+    expect(props('HealthQueue').VisibilityTimeout).toBeGreaterThanOrEqual(6 * (props('HealthLambdaFunction').Timeout as number));
+    const mappings = resources('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.[1].Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['HealthQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['HealthLambdaFunction', 'Arn'] },
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 0,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      Enabled: true,
+    });
+  });
+
   it('retries failed async sync and apply twice, then sends them to the SQS dead-letter queue; resync waits for its next run', () => {
-    expect(resources('AWS::SQS::Queue').map(([id]) => id)).toEqual(['DeadLetterQueue']);
+    expect(resources('AWS::SQS::Queue').map(([id]) => id).sort()).toEqual(['DeadLetterQueue', 'HealthQueue']);
     expect(props('DeadLetterQueue')).toMatchObject({ QueueName: `pushsync-${STAGE}-failed`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
     const configs = Object.fromEntries(resources('AWS::Lambda::EventInvokeConfig').map(([, r]) => [(r.Properties?.FunctionName as { Ref: string }).Ref, r.Properties]));
     expect(Object.keys(configs).sort()).toEqual(['ApplyLambdaFunction', 'ResyncLambdaFunction', 'SyncLambdaFunction']);
@@ -122,6 +148,8 @@ describe('serverless package, offline, with no AWS account', () => {
     const list = { Sid: 'ListSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': { Ref: 'AWS::Region' } } } };
     const invokeApply = { Sid: 'InvokeApply', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('apply') };
     const deadLetter = { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } };
+    const healthQueue = { 'Fn::GetAtt': ['HealthQueue', 'Arn'] };
+    const scheduleHealth = { Sid: 'ScheduleHealth', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: healthQueue };
     const expected: Record<string, unknown[]> = {
       WebhookRole: [
         logs('webhook'),
@@ -130,8 +158,15 @@ describe('serverless package, offline, with no AWS account', () => {
       ],
       // Who follows what: registrations only, never a kubeconfig.
       SyncRole: [logs('sync'), read('clusters/*', ...github), list, invokeApply, deadLetter],
-      ApplyRole: [logs('apply'), read('clusters/*', 'kubeconfigs/*', ...github), deadLetter],
+      ApplyRole: [logs('apply'), read('clusters/*', 'kubeconfigs/*', ...github), deadLetter, scheduleHealth],
       ResyncRole: [logs('resync'), read('clusters/*', ...github), list, invokeApply],
+      // Looks at the cluster like apply; sends the next look, and consumes its queue (the event source mapping runs as it).
+      HealthRole: [
+        logs('health'),
+        read('clusters/*', 'kubeconfigs/*', ...github),
+        scheduleHealth,
+        { Sid: 'ConsumeHealth', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: healthQueue },
+      ],
     };
     // No other IAM resource: no framework default role, no managed or inline policy elsewhere.
     expect(Object.entries(pkg.template.Resources).filter(([, r]) => r.Type.startsWith('AWS::IAM::')).map(([id, r]) => `${id}:${r.Type}`).sort()).toEqual(
@@ -145,15 +180,18 @@ describe('serverless package, offline, with no AWS account', () => {
       expect(policies, id).toHaveLength(1);
       expect(policies[0]?.PolicyDocument.Statement, id).toEqual(statements);
     }
-    // Only apply reads kubeconfigs, only the webhook reads its secret, and no role reads the whole prefix.
+    // Only apply and health read kubeconfigs, only the webhook reads its secret, and no role reads the whole prefix.
     for (const [id] of resources('AWS::IAM::Role')) {
       const text = JSON.stringify(props(id).Policies);
-      expect(text.includes('kubeconfigs/'), id).toBe(id === 'ApplyRole');
+      expect(text.includes('kubeconfigs/'), id).toBe(id === 'ApplyRole' || id === 'HealthRole');
+      expect(text.includes('HealthQueue'), id).toBe(id === 'ApplyRole' || id === 'HealthRole');
       expect(text.includes('webhook-secret'), id).toBe(id === 'WebhookRole');
       expect(text, id).not.toContain(`${secrets}*`);
     }
-    const applyVars = (props('ApplyLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
-    expect(applyVars.PUSHSYNC_EXEC_ALLOWLIST).toBe('');
+    for (const fn of ['Apply', 'Health']) {
+      const vars = (props(`${fn}LambdaFunction`).Environment as { Variables: Record<string, string> }).Variables;
+      expect(vars.PUSHSYNC_EXEC_ALLOWLIST, fn).toBe('');
+    }
     // Belt and braces: no wildcard action anywhere, and "*" as a resource only for ListSecrets.
     for (const [, r] of resources('AWS::IAM::Role')) {
       for (const s of (r.Properties?.Policies as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[])[0]?.PolicyDocument.Statement ?? []) {
@@ -182,6 +220,10 @@ describe('serverless package, offline, with no AWS account', () => {
     expect(sources.some((s) => s.endsWith('lib/jobs.ts'))).toBe(true);
     const engines = sources.filter((s) => /lib\/(sync|cluster|repo|source)\/|@kubernetes\/client-node/.test(s));
     expect(engines, sources.join('\n')).toEqual([]);
+    // Nor the SQS SDK: the webhook only invokes sync (lib/fanout/sqs.ts loads it lazily, and it is tree-shaken away).
+    expect(sources.filter((s) => /client-sqs/.test(s))).toEqual([]);
+    const health = (await pkg.entries('health')).find((e) => e.name.endsWith('.mjs.map'));
+    expect(((JSON.parse(health?.data.toString('utf8') ?? '{}') as { sources?: string[] }).sources ?? []).some((s) => s.includes('@aws-sdk/client-sqs/'))).toBe(true);
   });
 });
 
@@ -290,13 +332,13 @@ console.log('RESULT ' + JSON.stringify(out));`;
   }, 120_000);
 });
 
-describe('the packaged sync, apply and resync bundles', () => {
+describe('the packaged sync, apply, resync and health bundles', () => {
   let work: string | undefined;
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it.each(['sync', 'apply', 'resync'] as const)('%s loads on this Node as Lambda loads it, with its environment from the template, and exports its handler', async (fn) => {
+  it.each(['sync', 'apply', 'resync', 'health'] as const)('%s loads on this Node as Lambda loads it, with its environment from the template, and exports its handler', async (fn) => {
     work ??= await mkdtemp(path.join(tmpdir(), 'pushsync-bundles-'));
     const bundle = await unpack(fn, work);
     // Importing runs the whole bundle's top level: the createRequire banner, every bundled
@@ -308,4 +350,64 @@ console.log('RESULT ' + JSON.stringify({ handler: typeof m.handler }));`;
     expect(code, output).toBe(0);
     expect(/RESULT (.*)/.exec(output)?.[1], output).toBe('{"handler":"function"}');
   });
+});
+
+describe('the packaged health bundle, fed an SQS batch as the event source mapping feeds it', () => {
+  let work: string | undefined;
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('returns exactly the record whose look threw in batchItemFailures; a finished look and a body that is not JSON are not (Secrets Manager: moto; GitHub: the stand-in)', async () => {
+    const moto = await startMoto();
+    const github = await startGitHubServer({ owner: 'acme', repo: 'policy' });
+    try {
+      const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+      const store = new AwsSecretStore({ prefix: PREFIX, client: new SecretsManagerClient({ region: 'eu-west-1', endpoint: moto.url, credentials }) });
+      await setGitHubToken(store, github.token);
+      // A registered cluster whose API server refuses connections: its look fails, transiently.
+      const unreachable = 'apiVersion: v1\nkind: Config\nclusters:\n  - name: stuck\n    cluster:\n      server: https://127.0.0.1:1\nusers:\n  - name: u\n    user:\n      token: packaged-health-kube-token-0123456789\ncontexts:\n  - name: stuck\n    context:\n      cluster: stuck\n      user: u\ncurrent-context: stuck\n';
+      expect(await registerCluster(store, { name: 'stuck', kubeconfig: unreachable, repo: 'acme/policy', branch: 'main', dir: '.' })).toMatchObject({ ok: true });
+      const sha = await github.git.commit({ 'system/repo.yaml': 'kind: Repo\n' }, { message: 'x' });
+      const now = Date.now();
+      const job = (cluster: string) => ({ deliveryId: 'd-health', owner: 'acme', name: 'policy', sha, cluster, rollout: 'r-1', startedAt: now, timeoutAt: now + 300_000, check: 1, applied: 'applied 1 (1 created)' });
+      const record = (messageId: string, body: string) => ({ messageId, receiptHandle: `rh-${messageId}`, body, attributes: { ApproximateReceiveCount: '1' }, eventSource: 'aws:sqs', awsRegion: 'eu-west-1' });
+      const event = {
+        Records: [
+          // Finishes: the cluster is not registered (any more), which is reported and done.
+          record('m-good', JSON.stringify(job('gone'))),
+          // Throws: the cluster cannot be read, and the next look cannot be queued either (SQS is down too).
+          record('m-bad', JSON.stringify(job('stuck'))),
+          record('m-garbled', '{"deliveryId": "d-health", '),
+        ],
+      };
+
+      work = await mkdtemp(path.join(tmpdir(), 'pushsync-health-'));
+      const bundle = await unpack('health', work);
+      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(bundle, 'functions/health.mjs')).href)});
+const context = { awsRequestId: 'req-health', getRemainingTimeInMillis: () => 60000 };
+console.log('RESULT ' + JSON.stringify(await handler(JSON.parse(process.env.EVENT), context)));`;
+      const down = 'http://127.0.0.1:1';
+      const { output, code } = await runNode(script, bundle, {
+        ...lambdaEnv('health'),
+        ...AWS_TEST_ENV,
+        PUSHSYNC_HEALTH_QUEUE_URL: `${down}/000000000000/pushsync-${STAGE}-health`,
+        PUSHSYNC_GITHUB_URL: github.url,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url,
+        AWS_ENDPOINT_URL_SQS: down,
+        EVENT: JSON.stringify(event),
+      });
+      expect(code, output).toBe(0);
+      expect(JSON.parse(/RESULT (.*)/.exec(output)?.[1] ?? 'null'), output).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }] });
+      // The finished look really ran: it concluded the unregistered cluster's status.
+      expect(github.latestStatuses(sha).get('pushsync/gone')?.state, output).toBe('failure');
+      expect(output).toContain('message body is not JSON: dropped, not retried');
+      expect(output).toContain('"messageId":"m-bad"');
+      expect(output).not.toContain(github.token);
+      expect(output).not.toContain('packaged-health-kube-token-0123456789');
+    } finally {
+      await github.close();
+      await moto.close();
+    }
+  }, 120_000);
 });

@@ -204,6 +204,104 @@ describe('in-process invoker', () => {
   });
 });
 
+describe('in-process invoker: delayed invocations', () => {
+  it('queues each delayed invocation when its delay is over, in the order they fall due, holding no slot meanwhile', async () => {
+    const ran: { n: number; at: number }[] = [];
+    const start = Date.now();
+    const invoker = createInProcessInvoker({ concurrency: 1, handlers: { health: async (p) => void ran.push({ n: (p as { n: number }).n, at: Date.now() - start }) } });
+    await invoker.invoke('health', { n: 1 }, { delayMs: 80 });
+    await invoker.invoke('health', { n: 2 }, { delayMs: 20 });
+    // Not delayed: runs at once, though the single slot's other invocations were invoked first.
+    await invoker.invoke('health', { n: 3 });
+    expect(invoker.stats()).toMatchObject({ invoked: 3, delayed: 2, scheduled: 2 });
+    await invoker.idle();
+    expect(ran.map((r) => r.n)).toEqual([3, 2, 1]);
+    expect(ran[1]?.at).toBeGreaterThanOrEqual(19);
+    expect(ran[2]?.at).toBeGreaterThanOrEqual(79);
+    expect(invoker.stats()).toMatchObject({ delayed: 0, scheduled: 2, succeeded: 3 });
+  });
+
+  it('idle() waits for a delayed invocation, and for the one it schedules in turn (a health check scheduling the next)', async () => {
+    const checks: number[] = [];
+    const invoker = createInProcessInvoker();
+    invoker.register('health', async (p) => {
+      const check = (p as { check: number }).check;
+      checks.push(check);
+      if (check < 3) await invoker.invoke('health', { check: check + 1 }, { delayMs: 15 });
+    });
+    await invoker.invoke('health', { check: 1 }, { delayMs: 15 });
+    let idle = false;
+    const waiting = invoker.idle().then(() => (idle = true));
+    await sleep(5);
+    expect(idle).toBe(false);
+    await waiting;
+    expect(checks).toEqual([1, 2, 3]);
+    expect(invoker.stats()).toMatchObject({ scheduled: 3, delayed: 0, running: 0 });
+  });
+
+  it('cancelDelayed() drops the pending ones, says how many, and lets idle() resolve; they never run', async () => {
+    const ran: JsonValue[] = [];
+    const invoker = createInProcessInvoker({ handlers: { health: async (p) => void ran.push(p) } });
+    await invoker.invoke('health', { n: 1 }, { delayMs: 60_000 });
+    await invoker.invoke('health', { n: 2 }, { delayMs: 900_000 });
+    await invoker.invoke('health', { n: 3 }, { delayMs: 0 });
+    const idle = invoker.idle();
+    expect(invoker.stats().delayed).toBe(2);
+    expect(invoker.cancelDelayed()).toBe(2);
+    await idle;
+    expect(ran).toEqual([{ n: 3 }]);
+    expect(invoker.stats()).toMatchObject({ delayed: 0, scheduled: 2, invoked: 3, succeeded: 1 });
+    expect(invoker.cancelDelayed()).toBe(0);
+  });
+
+  it('a delay of 0 (or none) is no delay; a delayed invocation keeps the retries of any other', async () => {
+    let attempts = 0;
+    const invoker = createInProcessInvoker({
+      retryDelaysMs: [5],
+      handlers: {
+        health: async () => {
+          attempts++;
+          if (attempts === 1) throw new Error('cluster briefly away');
+        },
+      },
+    });
+    await invoker.invoke('health', {}, { delayMs: 0 });
+    const now = invoker.stats();
+    expect(now).toMatchObject({ delayed: 0, scheduled: 0 });
+    expect(now.queued + now.running).toBe(1);
+    await invoker.idle();
+    await invoker.invoke('health', {}, { delayMs: 10 });
+    await invoker.idle();
+    expect(attempts).toBe(3);
+    expect(invoker.stats()).toMatchObject({ scheduled: 1, retried: 1, succeeded: 2 });
+  });
+
+  it.each([[-1], [900_001], [Number.NaN], [Number.POSITIVE_INFINITY], ['5' as unknown as number]])('refuses delayMs %s with FANOUT_BAD_DELAY, scheduling nothing', async (delayMs) => {
+    const invoker = createInProcessInvoker({ handlers: { health: async () => undefined } });
+    const err = await invoker.invoke('health', {}, { delayMs }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FanoutError);
+    expect(err).toMatchObject({ code: 'FANOUT_BAD_DELAY', message: expect.stringContaining('0 to 900000') });
+    expect(invoker.stats()).toMatchObject({ invoked: 0, delayed: 0, scheduled: 0 });
+  });
+
+  it('checks the function and the payload when invoked, not when the delay is over', async () => {
+    const invoker = createInProcessInvoker({ handlers: { health: async () => undefined } });
+    await expect(invoker.invoke('apply', {}, { delayMs: 10 })).rejects.toMatchObject({ code: 'FANOUT_UNKNOWN_FUNCTION' });
+    await expect(invoker.invoke('health', { kubeconfig: 'apiVersion: v1' }, { delayMs: 10 })).rejects.toMatchObject({ code: 'FANOUT_SECRET_IN_PAYLOAD' });
+    expect(invoker.stats()).toMatchObject({ delayed: 0, scheduled: 0 });
+  });
+
+  it('the payload is copied when invoked: changes made during the delay do not reach the handler', async () => {
+    const seen: JsonValue[] = [];
+    const invoker = createInProcessInvoker({ handlers: { health: async (p) => void seen.push(p) } });
+    const payload = { check: 1 };
+    await invoker.invoke('health', payload, { delayMs: 10 });
+    payload.check = 2;
+    await invoker.idle();
+    expect(seen).toEqual([{ check: 1 }]);
+  });
+});
+
 describe('checkPayload', () => {
   it.each([
     [{ kubeconfig: 'x' }, '$.kubeconfig'],
