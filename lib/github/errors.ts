@@ -16,7 +16,14 @@ export type GitHubErrorCode =
   /** 400/409/410/422: the request itself was refused (e.g. empty repository, invalid field). */
   | 'GITHUB_REJECTED'
   /** GitHub answered 2xx with something we cannot use (bad base64, a blob whose hash is wrong). */
-  | 'GITHUB_BAD_RESPONSE';
+  | 'GITHUB_BAD_RESPONSE'
+  /**
+   * The token or App may not touch the repository's deployments (403, or 404 for a token that
+   * cannot see them): it needs "Deployments: read and write" (deployments.ts).
+   */
+  | 'GITHUB_DEPLOYMENTS_FORBIDDEN'
+  /** GitHub did not create the deployment: an auto-merge answer (202), a conflict (409), the environment's rules (422). */
+  | 'GITHUB_DEPLOYMENT_REFUSED';
 
 export interface GitHubErrorDetails {
   readonly code: GitHubErrorCode;

@@ -4,6 +4,8 @@
  *   createOctokit({auth, baseUrl, deliveryId, counter})  → Octokit with retry + throttling, App or token auth
  *   getDefaultBranch / getBranchHead / compareCommits / isAncestor  → repository questions
  *   reportVet / reportPending / reportCluster             → statuses (+ check runs for an App)
+ *   reportRolloutProgress / reportRollout                  → a rollout's progress and verdict (status + check run)
+ *   createDeployment / setDeploymentState                 → a GitHub Deployment per cluster and commit
  *   postStatus / startCheckRun / completeCheckRun          → the lower-level writes
  *   statusContext / describeVet / describeClusterRun / …  → the text, pure
  */
@@ -30,7 +32,10 @@ export {
   postStatus,
   reportCluster,
   reportPending,
+  reportRollout,
+  reportRolloutProgress,
   reportVet,
+  rolloutOutcome,
   startCheckRun,
 } from './report.ts';
 export type {
@@ -51,16 +56,34 @@ export {
   MAX_DESCRIPTION,
   annotationPath,
   clusterSucceeded,
+  describeApplied,
   describeClusterRun,
+  describeHealthLine,
+  describeRollout,
+  describeRolloutProgress,
   describeVet,
   fitDescription,
   keepEnd,
   renderClusterOutput,
+  renderRolloutOutput,
   renderVetOutput,
   statusContext,
   vetAnnotations,
 } from './summary.ts';
-export type { CheckAnnotation, CheckOutput, ClusterReport, ReportAction, ReportObject, ReportedError, VetOutcome } from './summary.ts';
+export type {
+  CheckAnnotation,
+  CheckOutput,
+  ClusterReport,
+  ReportAction,
+  ReportObject,
+  ReportedError,
+  ReportedHealth,
+  RolloutReport,
+  RolloutVerdict,
+  VetOutcome,
+} from './summary.ts';
+export { createDeployment, DEPLOYMENTS_PERMISSION, setDeploymentState } from './deployments.ts';
+export type { DeploymentRequest, DeploymentState, DeploymentStateOptions } from './deployments.ts';
 export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS, MAX_PUSH_CHANGED_PATHS, MAX_PUSH_CHANGED_PATH_BYTES, MAX_BRANCH_BYTES } from './webhook.ts';
 export type { PushJob, PushChanges, PushPayload, PingPayload, WebhookHandlerOptions, WebhookSecretSource } from './webhook.ts';
 export { createWebhookEndpoint } from './webhook-endpoint.ts';

@@ -5,14 +5,16 @@
  */
 import type { Octokit } from '@octokit/rest';
 import { redactText } from '../log.ts';
-import type { CheckAnnotation, CheckOutput, ClusterReport, VetOutcome } from './summary.ts';
+import type { CheckAnnotation, CheckOutput, ClusterReport, RolloutReport, RolloutVerdict, VetOutcome } from './summary.ts';
 import {
   clusterSucceeded,
   describeClusterRun,
+  describeRollout,
   describeVet,
   fitDescription,
   keepEnd,
   renderClusterOutput,
+  renderRolloutOutput,
   renderVetOutput,
   statusContext,
   vetAnnotations,
@@ -247,6 +249,114 @@ export async function concludeContext(
       }),
     );
   }
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+// ---- rollouts --------------------------------------------------------------------------------
+
+/**
+ * A rollout still under way: `pushsync/<cluster>` pending with the progress
+ * (`applied 25 (3 created); rolling out: 9/12 Deployments available`), and with an App the
+ * check run reportPending started, updated and still in_progress. Without its id no run is
+ * touched: a new in-progress run here would be one nobody completes (reportRollout creates a
+ * completed one). Both writes are attempted even when one fails; the first failure is thrown.
+ */
+export async function reportRolloutProgress(
+  octokit: Octokit,
+  commit: CommitRef,
+  r: RolloutReport,
+  options: ReportOptions & { readonly checkRunId?: number | undefined },
+): Promise<void> {
+  const writes: Promise<unknown>[] = [postStatus(octokit, { ...commit, name: r.cluster, state: 'pending', description: describeRollout(r), ...target(options) })];
+  const id = options.checkRunId;
+  if (options.checkRuns && id !== undefined) {
+    writes.push(
+      (async () => {
+        const kept = r.apply === undefined ? await keptCheckRunText(octokit, commit, id) : undefined;
+        const output = redactOutput(renderRolloutOutput(r, kept));
+        await octokit.rest.checks.update({
+          owner: commit.owner,
+          repo: commit.repo,
+          check_run_id: id,
+          status: 'in_progress',
+          output: { title: output.title, summary: output.summary, ...(output.text !== undefined ? { text: output.text } : {}) },
+          ...(options.targetUrl ? { details_url: options.targetUrl } : {}),
+        });
+      })(),
+    );
+  }
+  await settle(writes);
+}
+
+/**
+ * A rollout's verdict on `pushsync/<cluster>`. Status: healthy → success, failed and timeout →
+ * failure, superseded → error (never green: this commit's rollout did not finish, a newer one
+ * replaced it). Check run: success / failure / timed_out / neutral. Without `r.apply` (a later
+ * health check), the apply's details already in the check run (its output.text) are read back
+ * with one GET and kept under the health table. Both writes are attempted even when one fails.
+ */
+export async function reportRollout(
+  octokit: Octokit,
+  commit: CommitRef,
+  r: RolloutReport & { readonly verdict: RolloutVerdict },
+  options: ReportOptions & { readonly checkRunId?: number | undefined },
+): Promise<void> {
+  const outcome = rolloutOutcome(r.verdict);
+  const writes: Promise<unknown>[] = [postStatus(octokit, { ...commit, name: r.cluster, state: outcome.state, description: describeRollout(r), ...target(options) })];
+  if (options.checkRuns) {
+    const id = options.checkRunId;
+    writes.push(
+      (async () => {
+        const kept = r.apply === undefined && id !== undefined ? await keptCheckRunText(octokit, commit, id) : undefined;
+        await completeCheckRun(octokit, {
+          ...commit,
+          name: r.cluster,
+          conclusion: outcome.conclusion,
+          output: renderRolloutOutput(r, kept),
+          ...(id !== undefined ? { checkRunId: id } : {}),
+          ...(options.targetUrl ? { detailsUrl: options.targetUrl } : {}),
+        });
+      })(),
+    );
+  }
+  await settle(writes);
+}
+
+/** The status state and check-run conclusion of each verdict. */
+export function rolloutOutcome(v: RolloutVerdict): { readonly state: Exclude<StatusState, 'pending'>; readonly conclusion: CheckConclusion } {
+  switch (v.kind) {
+    case 'healthy':
+      return { state: 'success', conclusion: 'success' };
+    case 'failed':
+      return { state: 'failure', conclusion: 'failure' };
+    case 'timeout':
+      return { state: 'failure', conclusion: 'timed_out' };
+    case 'superseded':
+      return { state: 'error', conclusion: 'neutral' };
+    default: {
+      const never: never = v;
+      throw new Error(`unknown rollout verdict ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * The details a previous report left in the check run (the apply's changes), or undefined. A
+ * failed read costs only those details: the verdict is still written.
+ */
+async function keptCheckRunText(octokit: Octokit, commit: CommitRef, checkRunId: number): Promise<string | undefined> {
+  try {
+    const res = await octokit.rest.checks.get({ owner: commit.owner, repo: commit.repo, check_run_id: checkRunId });
+    const text = res.data.output.text;
+    return typeof text === 'string' && text !== '' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wait for every write; then throw the first failure, if any. */
+async function settle(writes: readonly Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

@@ -329,6 +329,247 @@ function firstFailure(r: ClusterReport): string {
   return f === undefined ? '' : `${f.id}: ${f.error?.message ?? f.reason ?? 'failed'}`;
 }
 
+// ---- rollouts ------------------------------------------------------------------------------
+
+/**
+ * One object's health as lib/cluster's rollout check reports it (ObjectHealth), restated here
+ * because lib/github takes plain report shapes and never imports lib/cluster: an ObjectHealth
+ * is assignable to it.
+ */
+export interface ReportedHealth {
+  /** `Deployment.apps/onlineboutique/cartservice` (as ReportObject.id). */
+  readonly id: string;
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly health: {
+    readonly status: 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound';
+    /** Short: a controller's CamelCase reason or a phrase with counts. */
+    readonly reason: string;
+    readonly message: string;
+  };
+  /** Why a workload's pods are not ready (the first pod that says). */
+  readonly cause?: { readonly pod: string; readonly container?: string; readonly reason: string; readonly message: string };
+}
+
+/** How a rollout ended; absent from a RolloutReport while it is still rolling out. */
+export type RolloutVerdict =
+  | { readonly kind: 'healthy'; readonly seconds: number }
+  | { readonly kind: 'failed'; readonly failed: ReportedHealth }
+  | { readonly kind: 'timeout'; readonly timeoutSeconds: number }
+  | { readonly kind: 'superseded'; readonly by: string };
+
+export interface RolloutReport {
+  readonly cluster: string;
+  /** describeApplied(the apply's report), e.g. `applied 25 (3 created)`. */
+  readonly applied: string;
+  /** Every object of the inventory, in apply order; may be [] for superseded. */
+  readonly objects: readonly ReportedHealth[];
+  /** Absent: still rolling out (progress). */
+  readonly verdict?: RolloutVerdict;
+  /** The apply's own report when known (the apply job); its details go under the health table. */
+  readonly apply?: ClusterReport;
+}
+
+/** `applied 25 (3 created)`: the objects the commit has on the cluster, and what changed to get there. */
+export function describeApplied(r: ClusterReport): string {
+  const t = tally(r);
+  const changed = [
+    t.created > 0 ? `${t.created} created` : undefined,
+    t.configured > 0 ? `${t.configured} configured` : undefined,
+    t.pruned > 0 ? `${t.pruned} pruned` : undefined,
+  ].filter((p) => p !== undefined);
+  const head = `applied ${t.created + t.configured + t.unchanged}`;
+  return changed.length === 0 ? `${head} (unchanged)` : `${head} (${changed.join(', ')})`;
+}
+
+/**
+ * The status description of a rollout, at most 140 characters:
+ * progress `applied 25 (3 created); rolling out: 9/12 Deployments available`,
+ * healthy `25 objects healthy in 41 s`, failed `Deployment onlineboutique/cartservice:
+ * ProgressDeadlineExceeded; pod cartservice-…: ImagePullBackOff`, timeout `not healthy after 5m: …`,
+ * superseded `superseded by abc1234 before its rollout finished`.
+ */
+export function describeRollout(r: RolloutReport): string {
+  const v = r.verdict;
+  if (v === undefined) {
+    const progress = describeRolloutProgress(r.objects);
+    // The progress is what changes from one report to the next: it is kept whole, the apply's part gives way.
+    const room = MAX_DESCRIPTION - progress.length - 2;
+    return room >= 12 ? `${fitDescription(r.applied, room)}; ${progress}` : fitDescription(progress);
+  }
+  switch (v.kind) {
+    case 'healthy':
+      return fitDescription(`${plural(r.objects.length, 'object')} healthy in ${Math.round(v.seconds)} s`);
+    case 'failed':
+      return describeHealthLine(v.failed);
+    case 'timeout': {
+      const waiting = r.objects.filter((o) => o.health.status !== 'Current');
+      const head = `not healthy after ${formatSeconds(v.timeoutSeconds)}`;
+      const first = waiting.find((o) => o.health.status === 'Failed') ?? waiting[0];
+      if (first === undefined) return fitDescription(`${head}: ${describeRolloutProgress(r.objects)}`);
+      const more = waiting.length > 1 ? ` (and ${waiting.length - 1} more)` : '';
+      return `${head}: ${describeHealthLine(first, MAX_DESCRIPTION - head.length - 2 - more.length)}${more}`;
+    }
+    case 'superseded':
+      return fitDescription(`superseded by ${short(v.by)} before its rollout finished`);
+    default: {
+      const never: never = v;
+      return String(never);
+    }
+  }
+}
+
+/**
+ * `rolling out: 9/12 Deployments available, 2 other objects in progress`: the workloads by kind
+ * (Current of all), then how many other objects are not Current yet. The same words as
+ * lib/cluster's describeProgress (the CLI's), restated because lib/github does not import lib/cluster.
+ */
+export function describeRolloutProgress(objects: readonly ReportedHealth[]): string {
+  const parts: string[] = [];
+  const counted = new Set<ReportedHealth>();
+  for (const [kind, done] of PROGRESS_KINDS) {
+    const of = objects.filter((o) => o.group === 'apps' && o.kind === kind);
+    if (of.length === 0) continue;
+    of.forEach((o) => counted.add(o));
+    const current = of.filter((o) => o.health.status === 'Current').length;
+    parts.push(`${current}/${of.length} ${kind}${of.length === 1 ? '' : 's'} ${done}`);
+  }
+  const others = objects.filter((o) => !counted.has(o) && o.health.status !== 'Current').length;
+  if (others > 0) parts.push(`${others} other ${others === 1 ? 'object' : 'objects'} in progress`);
+  if (parts.length === 0) return `rolling out: ${objects.length}/${plural(objects.length, 'object')} healthy`;
+  return `rolling out: ${parts.join(', ')}`;
+}
+
+/** The workload kinds progress counts by name, with the word for "done" (kubectl's columns). */
+const PROGRESS_KINDS: readonly (readonly [kind: string, done: string])[] = [
+  ['Deployment', 'available'],
+  ['StatefulSet', 'ready'],
+  ['DaemonSet', 'available'],
+];
+
+/**
+ * `Deployment onlineboutique/cartservice: ProgressDeadlineExceeded; pod cartservice-…: ImagePullBackOff`
+ * in at most `max` characters. What gives way first is the pod's generated name (its start
+ * says which workload it is), then the middle of the whole line.
+ */
+export function describeHealthLine(o: ReportedHealth, max = MAX_DESCRIPTION): string {
+  const where = o.namespace ? `${o.namespace}/${o.name}` : o.name;
+  const line = (w: string, pod?: string) => oneLine(`${o.kind} ${w}: ${o.health.reason}${pod === undefined ? '' : `; pod ${pod}: ${o.cause?.reason ?? ''}`}`);
+  const full = line(where, o.cause?.pod);
+  if (full.length <= max) return full;
+  if (o.cause === undefined) {
+    const room = max - (full.length - where.length);
+    return room >= MIN_NAME ? line(fitDescription(where, room)) : fitDescription(full, max);
+  }
+  const podRoom = o.cause.pod.length - (full.length - max) - ELLIPSIS.length;
+  if (podRoom >= MIN_NAME) return line(where, `${sliceStart(o.cause.pod, podRoom)}${ELLIPSIS}`);
+  // The pod keeps the start of its name (which workload it is); then the object's name gives way, in its middle.
+  const pod = `${sliceStart(o.cause.pod, MIN_NAME)}${ELLIPSIS}`;
+  const room = max - (line(where, pod).length - where.length);
+  return room >= MIN_NAME ? line(fitDescription(where, room), pod) : fitDescription(line(where, pod), max);
+}
+
+/** Below this many characters a shortened name says nothing: the line is cut as any other. */
+const MIN_NAME = 12;
+
+/**
+ * A rollout's check run. Title: the status line. Summary: the verdict, the apply line, the
+ * problem objects' messages, and the health table (object | health | reason) with the objects
+ * that need attention first; a table too long for GitHub ends with `and N more`. Text: the
+ * apply's details (renderClusterOutput's) when `r.apply` is given, else `keptText` (the details a
+ * previous report left in the same check run).
+ */
+export function renderRolloutOutput(r: RolloutReport, keptText?: string): CheckOutput {
+  const title = describeRollout(r);
+  const lines: string[] = [`**${rolloutHeadline(r)}**`];
+  if (r.applied !== '') lines.push('', `Apply: ${oneLine(r.applied)}.`);
+  // What needs attention, spelled out: the failed objects; after a timeout, those still not ready.
+  const failedOnly = r.objects.filter((o) => o.health.status === 'Failed');
+  const failed = failedOnly.length > 0 || r.verdict?.kind !== 'timeout' ? failedOnly : r.objects.filter((o) => o.health.status !== 'Current');
+  const shown = failed.slice(0, MAX_DETAILED);
+  if (shown.length > 0) {
+    lines.push('');
+    for (const o of shown) {
+      lines.push(`- ${inlineCode(o.id)}: ${fitDescription(o.health.message, MAX_DETAIL)}`);
+      if (o.cause) {
+        const container = o.cause.container ? ` container ${inlineCode(o.cause.container)}` : '';
+        lines.push(`  - pod ${inlineCode(o.cause.pod)}${container}: ${o.cause.reason}: ${fitDescription(o.cause.message, MAX_DETAIL)}`);
+      }
+    }
+    if (failed.length > shown.length) lines.push(`- and ${failed.length - shown.length} more (in the table)`);
+  }
+  const head = lines.join('\n');
+  const summary = r.objects.length === 0 ? head : `${head}\n\n${healthTable(r.objects, MAX_CHECK_TEXT - head.length - 2)}`;
+  const text = r.apply !== undefined ? renderClusterOutput([r.apply]).text : keptText;
+  return text === undefined || text === '' ? { title, summary } : { title, summary, text: keepEnd(text) };
+}
+
+function rolloutHeadline(r: RolloutReport): string {
+  const v = r.verdict;
+  if (v === undefined) return `Rolling out on ${r.cluster}: ${describeRolloutProgress(r.objects).replace(/^rolling out: /, '')}`;
+  switch (v.kind) {
+    case 'healthy':
+      return `Healthy on ${r.cluster}: ${plural(r.objects.length, 'object')} in ${Math.round(v.seconds)} s`;
+    case 'failed':
+      return `Failed on ${r.cluster}: ${oneLine(describeHealthLine(v.failed, Number.POSITIVE_INFINITY))}`;
+    case 'timeout': {
+      const waiting = r.objects.filter((o) => o.health.status !== 'Current').length;
+      return `Not healthy on ${r.cluster} after ${formatSeconds(v.timeoutSeconds)}: ${plural(waiting, 'object')} still not ready`;
+    }
+    case 'superseded':
+      return `Superseded on ${r.cluster} by ${inlineCode(v.by)} before its rollout finished: no verdict for this commit`;
+    default: {
+      const never: never = v;
+      return String(never);
+    }
+  }
+}
+
+/** Failed objects whose messages the summary spells out, and how long each message may be. */
+const MAX_DETAILED = 10;
+const MAX_DETAIL = 500;
+
+const HEALTH_ORDER: Readonly<Record<ReportedHealth['health']['status'], number>> = { Failed: 0, InProgress: 1, Terminating: 2, NotFound: 3, Current: 4 };
+
+/**
+ * `| object | health | reason |`, Failed first, then the ones still moving, Current last (stable
+ * within each). Rows stop where the next would pass `max`, with a last line saying what is left.
+ */
+function healthTable(objects: readonly ReportedHealth[], max: number): string {
+  const sorted = objects
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => HEALTH_ORDER[a.o.health.status] - HEALTH_ORDER[b.o.health.status] || a.i - b.i)
+    .map((x) => x.o);
+  const out = ['| object | health | reason |', '| --- | --- | --- |'];
+  // Room for the closing line ("and 12345 more objects: …"); 200 is more than it needs.
+  const budget = max - 200;
+  let size = out.join('\n').length;
+  let rows = 0;
+  for (const o of sorted) {
+    const reason = o.cause ? `${o.health.reason}; pod ${inlineCode(o.cause.pod)}: ${o.cause.reason}` : o.health.reason;
+    const row = `| ${cell(inlineCode(o.id))} | ${o.health.status} | ${cell(reason)} |`;
+    if (size + 1 + row.length > budget) break;
+    out.push(row);
+    size += 1 + row.length;
+    rows++;
+  }
+  const left = sorted.slice(rows);
+  if (left.length > 0) {
+    const byStatus = new Map<string, number>();
+    for (const o of left) byStatus.set(o.health.status, (byStatus.get(o.health.status) ?? 0) + 1);
+    out.push('', `and ${left.length} more ${left.length === 1 ? 'object' : 'objects'}: ${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ')}`);
+  }
+  return out.join('\n');
+}
+
+/** `5m`, `90s`: a timeout as `clusters register --health-timeout` takes it (and lib/sync words it). */
+function formatSeconds(total: number): string {
+  const s = Math.max(0, Math.round(total));
+  return s >= 60 && s % 60 === 0 ? `${s / 60}m` : `${s}s`;
+}
+
 // ---- helpers -------------------------------------------------------------------------------
 
 function locationOf(e: ReportedError, policyDir: string): string | undefined {

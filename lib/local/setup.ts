@@ -82,9 +82,12 @@ export function setupHints(state: SetupState, ctx: HintContext): string {
         const reason = state.githubCredentials.kind === 'missing' && state.githubCredentials.reason !== 'not set' ? ` (${state.githubCredentials.reason})` : '';
         blocks.push([
           `Give pushsync GitHub credentials${reason}: a fine-grained token with "Commit statuses:`,
-          `read and write" and "Contents: read-only" on the policy repo, saved in github-token.txt:`,
+          `read and write", "Deployments: read and write" (a GitHub Deployment per cluster: the`,
+          `Environments page shows which commit runs where) and "Contents: read-only" on the policy`,
+          `repo, saved in github-token.txt:`,
           `  ${cli} secrets set github-token --from-file github-token.txt`,
-          `or a GitHub App, which adds check runs with annotations:`,
+          `or a GitHub App with the same permissions and "Checks: read and write", which adds check`,
+          `runs with annotations:`,
           `  ${cli} secrets set github-app --app-id ID --private-key-file KEY.pem`,
         ]);
         break;

@@ -8,13 +8,17 @@ import { Webhooks } from '@octokit/webhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   compareCommits,
+  createDeployment,
   createOctokit,
   getBranchHead,
   getDefaultBranch,
   isAncestor,
   reportCluster,
   reportPending,
+  reportRollout,
+  reportRolloutProgress,
   reportVet,
+  setDeploymentState,
 } from '../../lib/github/index.ts';
 import { BlobCache } from '../../lib/source/blob-cache.ts';
 import { readGitHubDir } from '../../lib/source/github.ts';
@@ -186,6 +190,34 @@ describe('every endpoint of the stand-in answers like GitHub', () => {
     lastAnswerConforms(200);
   });
 
+  it('POST and GET deployments, GET one, POST and GET its statuses', async () => {
+    const made = await token.request('POST /repos/{owner}/{repo}/deployments', { ...o(), ref: m2, environment: 'qa', required_contexts: [], auto_merge: false, payload: { cluster: 'qa' } });
+    expect(made.status).toBe(201);
+    expect(lastAnswerConforms(201).operation).toBe('repos/create-deployment');
+    const id = (made.data as { id: number }).id;
+    await token.request('POST /repos/{owner}/{repo}/deployments', { ...o(), ref: 'feature', environment: 'other', required_contexts: [] });
+    const list = await token.request('GET /repos/{owner}/{repo}/deployments', { ...o(), environment: 'qa' });
+    expect(list.data.map((d) => [d.id, d.sha, d.environment, d.production_environment])).toEqual([[id, m2, 'qa', false]]);
+    expect(lastAnswerConforms(200).operation).toBe('repos/list-deployments');
+    expect((await token.request('GET /repos/{owner}/{repo}/deployments', { ...o(), sha: f1 })).data.map((d) => [d.ref, d.environment])).toEqual([['feature', 'other']]);
+    const one = await token.request('GET /repos/{owner}/{repo}/deployments/{deployment_id}', { ...o(), deployment_id: id });
+    expect(one.data.payload).toEqual({ cluster: 'qa' });
+    expect(lastAnswerConforms(200).operation).toBe('repos/get-deployment');
+    const st = await token.request('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', { ...o(), deployment_id: id, state: 'in_progress', log_url: 'https://ci.example.com/1' });
+    expect(st.data).toMatchObject({ state: 'in_progress', log_url: 'https://ci.example.com/1', target_url: 'https://ci.example.com/1', environment: 'qa', description: '' });
+    expect(lastAnswerConforms(201).operation).toBe('repos/create-deployment-status');
+    // No URLs given: GitHub answers "" for them, as its description's defaults say.
+    await token.request('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', { ...o(), deployment_id: id, state: 'success' });
+    lastAnswerConforms(201);
+    const history = await token.request('GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', { ...o(), deployment_id: id });
+    expect(history.data.map((x) => [x.state, x.target_url])).toEqual([['success', ''], ['in_progress', 'https://ci.example.com/1']]);
+    expect(lastAnswerConforms(200).operation).toBe('repos/list-deployment-statuses');
+    await expect(token.request('GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', { ...o(), deployment_id: 999_999 })).rejects.toThrow();
+    lastAnswerConforms(404);
+    await expect(token.request('POST /repos/{owner}/{repo}/deployments', { ...o(), ref: 'no-such-branch', required_contexts: [] })).rejects.toThrow();
+    lastAnswerConforms(422);
+  });
+
   it('POST /app/installations/{installation_id}/access_tokens', () => {
     // Made by the App client in the tests above; its answer was validated as it went.
     expect(server.issuedTokens.length).toBeGreaterThanOrEqual(1);
@@ -225,6 +257,30 @@ describe("pushsync's own calls are GitHub operations", () => {
       'repos/create-commit-status',
       'repos/get',
     ]);
+  });
+});
+
+describe("pushsync's rollout calls are GitHub operations", () => {
+  it('a deployment and a rollout reported through progress to its verdict use exactly these operations, all conforming', async () => {
+    const commit = { owner: server.owner, repo: server.repo, sha: m1 };
+    const id = await createDeployment(app, commit, { environment: 'prod', production: true, cluster: 'prod' });
+    await setDeploymentState(app, commit, id, 'in_progress', { description: 'applying', logUrl: 'https://ci.example.com/2' });
+    const runId = await reportPending(app, commit, 'prod', 'applying', { checkRuns: true });
+    const objects = [{ id: 'Deployment.apps/a/web', group: 'apps', kind: 'Deployment', namespace: 'a', name: 'web', health: { status: 'InProgress' as const, reason: 'MinimumReplicasUnavailable', message: 'm' } }];
+    const rollout = { cluster: 'prod', applied: 'applied 1 (1 created)', objects };
+    await reportRolloutProgress(app, commit, rollout, { checkRuns: true, checkRunId: runId });
+    await reportRollout(app, commit, { ...rollout, verdict: { kind: 'timeout', timeoutSeconds: 60 } }, { checkRuns: true, checkRunId: runId });
+    await setDeploymentState(app, commit, id, 'failure', { description: 'not healthy after 1m' });
+    expect(server.requests.filter((q) => q.operation === undefined).map((q) => `${q.method} ${q.path}`)).toEqual([]);
+    expect([...new Set(server.requests.map((q) => q.operation))].sort()).toEqual([
+      'checks/create',
+      'checks/get',
+      'checks/update',
+      'repos/create-commit-status',
+      'repos/create-deployment',
+      'repos/create-deployment-status',
+    ]);
+    expect(server.deployments({ environment: 'prod' }).at(-1)?.statuses.map((x) => x.state)).toEqual(['in_progress', 'failure']);
   });
 });
 

@@ -9,7 +9,21 @@
  * answers them); git/ref/heads/{branch}; commits/{ref}; compare/{base}...{head};
  * POST statuses/{sha} and GET commits/{ref}/statuses; POST/PATCH/GET check-runs (App
  * installations only, as on GitHub); POST /app/installations/{id}/access_tokens (JWT verified
- * with the test's public key).
+ * with the test's public key); deployments (below).
+ *
+ * Deployments, as GitHub answers them: POST deployments (ref resolved to a SHA, 422 for an
+ * unknown ref; `required_contexts` omitted means every status context of the commit must be
+ * `success`, else 409, as GitHub checks; environment default `production`,
+ * `production_environment` default true only there; 201 with the deployment), GET deployments
+ * (newest first, filtered by sha, ref, task, environment), GET deployments/{id}, POST
+ * deployments/{id}/statuses (state, description ≤ 140, log_url also sets target_url,
+ * environment_url, environment; `auto_inactive` (default true): a `success` adds an `inactive`
+ * status to the environment's earlier successful, non-transient, non-production deployments)
+ * and GET deployments/{id}/statuses (newest first). `server.deployments({environment, sha})`
+ * lists them with their statuses oldest first; `deploymentsPermission: 'none'` (or
+ * setDeploymentsPermission) makes every deployments call answer 403 "Resource not accessible by
+ * integration" (by personal access token, for a token), as GitHub does without "Deployments:
+ * read and write". Auto-merge (`auto_merge`, 202) is not modelled: fail() injects such answers.
  *
  * It records every request (method, path, headers, body, answer), can fail the next N requests
  * to a path (5xx, primary or secondary rate limit) or answer them slowly (`delay`), and with `contract: true` checks every
@@ -23,14 +37,14 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo } from 'node:net';
 import { GitRepo } from './github-server/git-repo.ts';
 import * as gh from './github-server/objects.ts';
-import type { AnnotationRecord, CheckRunRecord, CommitInfo, Site, StatusRecord } from './github-server/objects.ts';
+import type { AnnotationRecord, CheckRunRecord, CommitInfo, DeploymentRecord, DeploymentStatusRecord, Site, StatusRecord } from './github-server/objects.ts';
 import { findOperation, validateRequestBody, validateResponse } from './github-server/openapi.ts';
 
 export { GitRepo } from './github-server/git-repo.ts';
 export type { CommitOptions, FileChange } from './github-server/git-repo.ts';
 export { buildPushPayload, signWebhook, webhookDelivery, ZERO_SHA } from './github-server/payloads.ts';
 export type { PushPayload, PushPayloadInput, WebhookDelivery } from './github-server/payloads.ts';
-export type { AnnotationRecord, CheckRunRecord, StatusRecord } from './github-server/objects.ts';
+export type { AnnotationRecord, CheckRunRecord, DeploymentRecord, DeploymentStatusRecord, DeploymentStatusState, StatusRecord } from './github-server/objects.ts';
 
 export interface AppConfig {
   readonly appId: number;
@@ -62,6 +76,8 @@ export interface GitHubServerOptions {
   readonly contract?: boolean;
   /** Rewrite the entries of a tree answer (crafted paths for validation tests). */
   readonly rewriteTree?: (entries: TreeEntryOut[], recursive: boolean) => TreeEntryOut[];
+  /** The credentials' "Deployments" permission; `none` refuses every deployments call with 403. Default `write`. */
+  readonly deploymentsPermission?: 'write' | 'none';
 }
 
 export interface RecordedRequest {
@@ -132,6 +148,10 @@ export interface GitHubServer {
   apiCalls(filter?: { method?: string; path?: string | RegExp }): RecordedRequest[];
   /** The newest status per context for a commit. */
   latestStatuses(sha: string): Map<string, StatusRecord>;
+  /** Deployments in creation order, each with its statuses oldest first; optionally one environment's or one commit's. */
+  deployments(filter?: { environment?: string; sha?: string }): readonly DeploymentRecord[];
+  /** Grant or take away the "Deployments" permission from here on (installation tokens and the token alike). */
+  setDeploymentsPermission(permission: 'write' | 'none'): void;
   fail(fault: Omit<Fault, 'times'> & { times?: number }): void;
   rateLimit(fault: RateLimitFault): void;
   delay(delay: Omit<Delay, 'times'> & { times?: number }): void;
@@ -173,6 +193,8 @@ class StandIn implements GitHubServer {
   readonly checkRuns: CheckRunRecord[] = [];
   readonly violations: string[] = [];
   readonly issuedTokens: string[] = [];
+  readonly #deployments: DeploymentRecord[] = [];
+  #deploymentsPermission: 'write' | 'none';
   readonly #resolved = new Map<string, string>();
   readonly #faults: Fault[] = [];
   readonly #delays: Delay[] = [];
@@ -194,6 +216,7 @@ class StandIn implements GitHubServer {
     this.owner = options.owner ?? 'acme';
     this.repo = options.repo ?? 'policy';
     this.#truncateOver = options.truncateTreesOver;
+    this.#deploymentsPermission = options.deploymentsPermission ?? 'write';
     this.#publicKey = options.app === undefined ? undefined : typeof options.app.publicKey === 'string' ? createPublicKey(options.app.publicKey) : options.app.publicKey;
   }
 
@@ -225,6 +248,14 @@ class StandIn implements GitHubServer {
     const out = new Map<string, StatusRecord>();
     for (const s of this.statuses) if (s.sha === sha) out.set(s.context.toLowerCase(), s);
     return out;
+  }
+
+  deployments(filter: { environment?: string; sha?: string } = {}): readonly DeploymentRecord[] {
+    return this.#deployments.filter((d) => (filter.environment === undefined || d.environment === filter.environment) && (filter.sha === undefined || d.sha === filter.sha));
+  }
+
+  setDeploymentsPermission(permission: 'write' | 'none'): void {
+    this.#deploymentsPermission = permission;
   }
 
   fail(fault: Omit<Fault, 'times'> & { times?: number }): void {
@@ -428,6 +459,21 @@ class StandIn implements GitHubServer {
     if ((m = /^\/check-runs\/(\d+)$/.exec(rest))) {
       if (c.method === 'PATCH') return this.#updateCheckRun(Number(m[1]), c);
       if (c.method === 'GET') return this.#getCheckRun(Number(m[1]), c);
+    }
+    if ((m = /^\/deployments(?:\/([^/]+)(\/statuses)?)?$/.exec(rest))) {
+      const denied = this.#deploymentsDenied(c);
+      if (denied) return denied;
+      if (m[1] === undefined) {
+        if (c.method === 'POST') return this.#createDeployment(c);
+        if (c.method === 'GET') return this.#listDeployments(c.query);
+        return notFound();
+      }
+      const id = /^\d+$/.test(m[1]) ? Number(m[1]) : undefined;
+      const d = this.#deployments.find((x) => x.id === id);
+      if (d === undefined) return notFound();
+      if (m[2] === undefined) return c.method === 'GET' ? { status: 200, body: gh.deployment(this.#site, d) } : notFound();
+      if (c.method === 'POST') return this.#createDeploymentStatus(d, c);
+      if (c.method === 'GET') return page(c.query, [...d.statuses].reverse(), (s) => gh.deploymentStatus(this.#site, d, s));
     }
     return notFound();
   }
@@ -727,6 +773,97 @@ class StandIn implements GitHubServer {
     return run === undefined ? notFound() : { status: 200, body: gh.checkRun(this.#site, run, this.#options.app?.appId ?? 1) };
   }
 
+  // ---- deployments -----------------------------------------------------------------------------
+
+  #deploymentsDenied(c: Ctx): Answer | undefined {
+    if (this.#deploymentsPermission === 'write') return undefined;
+    const by = c.principal.kind === 'installation' ? 'integration' : 'personal access token';
+    return { status: 403, body: { message: `Resource not accessible by ${by}`, documentation_url: `${DOCS}/deployments/deployments`, status: '403' } };
+  }
+
+  async #createDeployment(c: Ctx): Promise<Answer> {
+    const b = (c.body ?? {}) as {
+      ref?: unknown; task?: unknown; required_contexts?: unknown; payload?: unknown; environment?: unknown;
+      description?: unknown; transient_environment?: unknown; production_environment?: unknown;
+    };
+    if (typeof b.ref !== 'string') return invalid('ref is required');
+    const sha = await this.#resolve(b.ref, 'commit');
+    if (sha === undefined) return invalid(`No ref found for: ${b.ref}`);
+    // GitHub checks every context of the commit unless told which (an empty list: none).
+    const latest = this.latestStatuses(sha);
+    const required = Array.isArray(b.required_contexts) ? b.required_contexts.map(String) : [...latest.values()].map((s) => s.context);
+    const notGreen = required
+      .map((context) => ({ context, state: latest.get(context.toLowerCase())?.state ?? 'missing' }))
+      .filter((x) => x.state !== 'success');
+    if (notGreen.length > 0) {
+      return {
+        status: 409,
+        body: {
+          message: `Conflict: Commit status checks failed for ${b.ref}.`,
+          errors: [{ contexts: notGreen, resource: 'Deployment', field: 'required_contexts', code: 'invalid' }],
+          documentation_url: `${DOCS}/deployments/deployments#create-a-deployment`,
+          status: '409',
+        },
+      };
+    }
+    const environment = typeof b.environment === 'string' ? b.environment : 'production';
+    const record: DeploymentRecord = {
+      id: this.#nextId++,
+      ref: b.ref,
+      sha,
+      task: typeof b.task === 'string' ? b.task : 'deploy',
+      environment,
+      original_environment: environment,
+      description: typeof b.description === 'string' ? b.description : null,
+      payload: typeof b.payload === 'object' && b.payload !== null ? (b.payload as Record<string, unknown>) : typeof b.payload === 'string' ? b.payload : {},
+      transient_environment: b.transient_environment === true,
+      production_environment: typeof b.production_environment === 'boolean' ? b.production_environment : environment === 'production',
+      created_at: now(),
+      appId: c.principal.kind === 'installation' ? (this.#options.app?.appId ?? 1) : undefined,
+      statuses: [],
+    };
+    this.#deployments.push(record);
+    return { status: 201, body: gh.deployment(this.#site, record) };
+  }
+
+  #listDeployments(query: Record<string, string>): Answer {
+    const list = this.#deployments
+      .filter((d) => ['sha', 'ref', 'task', 'environment'].every((k) => query[k] === undefined || query[k] === 'none' || query[k] === String(d[k as 'sha' | 'ref' | 'task' | 'environment'])))
+      .reverse();
+    return page(query, list, (d) => gh.deployment(this.#site, d));
+  }
+
+  #createDeploymentStatus(d: DeploymentRecord, c: Ctx): Answer {
+    const b = (c.body ?? {}) as { state?: unknown; description?: unknown; target_url?: unknown; log_url?: unknown; environment?: unknown; environment_url?: unknown; auto_inactive?: unknown };
+    const states = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'] as const;
+    const state = states.find((s) => s === b.state);
+    if (state === undefined) return invalid('state is not included in the list');
+    const description = typeof b.description === 'string' ? b.description : '';
+    if (description.length > 140) return invalid('description is too long (maximum is 140 characters)');
+    const logUrl = typeof b.log_url === 'string' ? b.log_url : typeof b.target_url === 'string' ? b.target_url : '';
+    const environment = typeof b.environment === 'string' ? b.environment : (d.statuses[d.statuses.length - 1]?.environment ?? d.environment);
+    const status: DeploymentStatusRecord = {
+      id: this.#nextId++,
+      state,
+      description,
+      environment,
+      target_url: logUrl,
+      log_url: logUrl,
+      environment_url: typeof b.environment_url === 'string' ? b.environment_url : '',
+      created_at: now(),
+      auto: false,
+    };
+    d.statuses.push(status);
+    if (state === 'success' && b.auto_inactive !== false) {
+      for (const other of this.#deployments) {
+        const last = other.statuses[other.statuses.length - 1];
+        if (other === d || other.transient_environment || other.production_environment || last?.state !== 'success' || last.environment !== environment) continue;
+        other.statuses.push({ ...last, id: this.#nextId++, state: 'inactive', description: '', created_at: now(), auto: true });
+      }
+    }
+    return { status: 201, body: gh.deploymentStatus(this.#site, d, status), headers: { location: `${this.#site.api}/repos/${this.owner}/${this.repo}/deployments/${d.id}/statuses/${status.id}` } };
+  }
+
   #accessToken(installationId: number): Answer {
     if (this.#options.app === undefined || installationId !== this.#options.app.installationId) return notFound();
     const token = `ghs_${randomBytes(18).toString('hex')}`;
@@ -738,7 +875,13 @@ class StandIn implements GitHubServer {
       body: {
         token,
         expires_at: new Date(expires).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        permissions: { checks: 'write', statuses: 'write', contents: 'read', metadata: 'read' },
+        permissions: {
+          checks: 'write',
+          statuses: 'write',
+          contents: 'read',
+          metadata: 'read',
+          ...(this.#deploymentsPermission === 'write' ? { deployments: 'write' as const } : {}),
+        },
         repository_selection: 'all',
       },
     };
@@ -792,6 +935,18 @@ function applyCheckRunBody(run: CheckRunRecord, b: CheckRunBody): void {
 function matches(pattern: string | RegExp, path: string): boolean {
   if (typeof pattern !== 'string') return pattern.test(path);
   return pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern;
+}
+
+/** One page of a list (`per_page` ≤ 100, default 30; `page` from 1), as GitHub pages. */
+function page<T>(query: Record<string, string>, all: readonly T[], render: (x: T) => unknown): Answer {
+  const perPage = Math.min(Number(query.per_page ?? 30) || 30, 100);
+  const n = Math.max(Number(query.page ?? 1) || 1, 1);
+  return { status: 200, body: all.slice((n - 1) * perPage, n * perPage).map(render) };
+}
+
+/** GitHub's timestamps: seconds, `Z`. */
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function notFound(): Answer {

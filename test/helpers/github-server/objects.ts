@@ -239,21 +239,107 @@ export function checkRun(site: Site, c: CheckRunRecord, appId: number): Record<s
     output: { ...c.output, annotations_count: c.annotations.length, annotations_url: `${r}/check-runs/${c.id}/annotations` },
     name: c.name,
     check_suite: { id: 1 },
-    app: {
-      id: appId,
-      slug: 'pushsync',
-      node_id: nodeId('App', appId),
-      owner: user(site, site.owner, 1, 'Organization'),
-      name: 'pushsync',
-      description: 'GitOps for Kubernetes',
-      external_url: site.web,
-      html_url: `${site.web}/apps/pushsync`,
-      created_at: EPOCH,
-      updated_at: EPOCH,
-      permissions: { checks: 'write', statuses: 'write', contents: 'read' },
-      events: ['push'],
-    },
+    app: app(site, appId),
     pull_requests: [],
+  };
+}
+
+/** The GitHub App pushsync runs as (a check run's `app`, a deployment's `performed_via_github_app`). */
+export function app(site: Site, appId: number): Record<string, unknown> {
+  return {
+    id: appId,
+    slug: 'pushsync',
+    node_id: nodeId('App', appId),
+    owner: user(site, site.owner, 1, 'Organization'),
+    name: 'pushsync',
+    description: 'GitOps for Kubernetes',
+    external_url: site.web,
+    html_url: `${site.web}/apps/pushsync`,
+    created_at: EPOCH,
+    updated_at: EPOCH,
+    permissions: { checks: 'write', statuses: 'write', contents: 'read', deployments: 'write' },
+    events: ['push'],
+  };
+}
+
+export type DeploymentStatusState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+
+export interface DeploymentStatusRecord {
+  readonly id: number;
+  readonly state: DeploymentStatusState;
+  readonly description: string;
+  readonly environment: string;
+  /** GitHub sets target_url from log_url; both "" when neither was given. */
+  readonly target_url: string;
+  readonly log_url: string;
+  readonly environment_url: string;
+  readonly created_at: string;
+  /** True for the `inactive` statuses GitHub adds itself (auto_inactive), not a client's request. */
+  readonly auto: boolean;
+}
+
+export interface DeploymentRecord {
+  readonly id: number;
+  /** As requested (a branch, a tag or a SHA). */
+  readonly ref: string;
+  /** What `ref` resolved to when the deployment was created. */
+  readonly sha: string;
+  readonly task: string;
+  readonly environment: string;
+  readonly original_environment: string;
+  readonly description: string | null;
+  readonly payload: Record<string, unknown> | string;
+  readonly transient_environment: boolean;
+  readonly production_environment: boolean;
+  readonly created_at: string;
+  /** The App id when an installation created it. */
+  readonly appId: number | undefined;
+  /** Oldest first. */
+  readonly statuses: DeploymentStatusRecord[];
+}
+
+export function deployment(site: Site, d: DeploymentRecord): Record<string, unknown> {
+  const r = `${site.api}/repos/${site.owner}/${site.repo}`;
+  return {
+    url: `${r}/deployments/${d.id}`,
+    id: d.id,
+    node_id: nodeId('Deployment', d.id),
+    sha: d.sha,
+    ref: d.ref,
+    task: d.task,
+    payload: d.payload,
+    original_environment: d.original_environment,
+    environment: d.environment,
+    description: d.description,
+    creator: user(site, 'pushsync[bot]', 99, 'Bot'),
+    created_at: d.created_at,
+    updated_at: d.statuses[d.statuses.length - 1]?.created_at ?? d.created_at,
+    statuses_url: `${r}/deployments/${d.id}/statuses`,
+    repository_url: r,
+    transient_environment: d.transient_environment,
+    production_environment: d.production_environment,
+    performed_via_github_app: d.appId === undefined ? null : app(site, d.appId),
+  };
+}
+
+export function deploymentStatus(site: Site, d: DeploymentRecord, s: DeploymentStatusRecord): Record<string, unknown> {
+  const r = `${site.api}/repos/${site.owner}/${site.repo}`;
+  return {
+    url: `${r}/deployments/${d.id}/statuses/${s.id}`,
+    id: s.id,
+    node_id: nodeId('DeploymentStatus', s.id),
+    state: s.state,
+    creator: user(site, 'pushsync[bot]', 99, 'Bot'),
+    description: s.description,
+    environment: s.environment,
+    target_url: s.target_url,
+    log_url: s.log_url,
+    environment_url: s.environment_url,
+    created_at: s.created_at,
+    updated_at: s.created_at,
+    deployment_url: `${r}/deployments/${d.id}`,
+    repository_url: r,
+    performed_via_github_app: d.appId === undefined ? null : app(site, d.appId),
   };
 }
 
