@@ -1,5 +1,5 @@
-import { apply, ClusterError, Codes, DEFAULT_INVENTORY } from '../../lib/cluster/index.ts';
-import type { ApplyOptions } from '../../lib/cluster/index.ts';
+import { apply, ClusterError, Codes, DEFAULT_INVENTORY, describeObjectHealth, describeProgress, renderHealthTable } from '../../lib/cluster/index.ts';
+import type { ApplyOptions, ApplyResult, Connection, ObjectHealth } from '../../lib/cluster/index.ts';
 import { renderApply, renderRunError, shortCommit } from '../../lib/cluster/render.ts';
 import { gitHasChanges, gitHasCommit, gitIsAncestor, gitPrefix, looksLikeCommit } from '../../lib/source/index.ts';
 import { gitHeadCommit } from '../../lib/source/index.ts';
@@ -20,8 +20,14 @@ import {
   type Command,
   type Io,
 } from './common.ts';
+import { formatSeconds, parseDuration } from './duration.ts';
+import { waitForRollout } from './rollout-wait.ts';
+import type { WaitOutcome } from './rollout-wait.ts';
 
 const DEFAULT_LEASE_WAIT_SECONDS = 120;
+/** `--wait` without a duration: Config Sync's reconcileTimeout, as a registration's health timeout. */
+const DEFAULT_WAIT_SECONDS = 300;
+const MAX_WAIT_SECONDS = 24 * 3600;
 
 const help = `Usage: pushsync apply [DIR] --kubeconfig <file> --cluster <name> [flags]
 
@@ -48,6 +54,16 @@ git work tree, or when either commit is not a SHA, there is no such check.
 Applies to one cluster never interleave: a Lease in pushsync-system is held for the run; a
 second apply waits for it (see --lease-timeout), then gives up with exit status 4.
 
+Applied is not running: with --wait, apply then waits for the rollout, as \`kubectl rollout
+status\` does, checking every 2 s and printing how far it is when that changes ("rolling out:
+1/2 Deployments available"). Every object of the inventory is judged from its own status
+(kstatus: a Deployment is healthy once Available with every replica updated, a Service of type
+LoadBalancer once it has an address, a Job once Complete, …); an object annotated
+pushsync.dev/health: ignore is not waited for. It ends with "N objects healthy in X s" (exit 0),
+or exit 1 when an object fails (e.g. "Deployment shop/web: ProgressDeadlineExceeded; pod
+web-7d4b9-x2x: ImagePullBackOff"), when another apply supersedes this one, or when the duration
+passes first (with what was still in progress). The rollout itself goes on either way.
+
 Arguments:
   DIR                        The policy dir (default: ".")
 
@@ -64,18 +80,24 @@ Flags:
                              managed object (refused otherwise: KNV2006) (default: false)
   --lease-timeout <seconds>  How long to wait for another apply to the cluster to finish
                              (default: ${DEFAULT_LEASE_WAIT_SECONDS})
+  --wait[=<duration>]        After the apply, wait until every object is healthy, e.g. --wait,
+                             --wait=90s, --wait=10m (the duration after "="; default when
+                             given: ${formatSeconds(DEFAULT_WAIT_SECONDS)}; default: no wait)
   --show-unchanged           List unchanged objects too (default: false)
-  --json                     Print the result as JSON on stdout instead of text (default: false)
+  --json                     Print the result as JSON on stdout instead of text; with --wait,
+                             once the wait is over, with its outcome as "wait" (default: false)
   -h, --help                 Show this help
 
-Exit status: 0 applied (or superseded: nothing to do), 1 validation errors, objects that
-failed or a refused commit, 2 usage error, 3 internal error, 4 try again later: another apply
-held the cluster's lease, or the API server could not be reached.
+Exit status: 0 applied (or superseded: nothing to do; with --wait: and healthy), 1 validation
+errors, objects that failed, a refused commit, or with --wait a rollout that failed, was
+superseded or was not healthy in time, 2 usage error, 3 internal error, 4 try again later:
+another apply held the cluster's lease, or the API server could not be reached.
 
 Examples:
   pushsync apply --kubeconfig ~/.kube/config --cluster prod-east
   pushsync apply ../policy --kubeconfig prod.yaml --context admin@prod --cluster prod --inventory platform
   pushsync apply build/policy --kubeconfig prod.yaml --cluster prod --commit "$GITHUB_SHA" --json > result.json
+  pushsync apply --kubeconfig ~/.kube/config --cluster staging --wait=10m
 `;
 
 export const applyCommand: Command = {
@@ -83,7 +105,7 @@ export const applyCommand: Command = {
   summary: 'Make a cluster match the policy repo (server-side apply, prune)',
   help,
   async run(args: readonly string[], io: Io): Promise<number> {
-    const parsed = parseCommand(applyCommand, args, io, {
+    const parsed = parseCommand(applyCommand, waitWithValue(args), io, {
       ...CLUSTER_FLAGS,
       cluster: { type: 'string' },
       'source-format': { type: 'string' },
@@ -92,6 +114,7 @@ export const applyCommand: Command = {
       'lease-timeout': { type: 'string' },
       'show-unchanged': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      wait: { type: 'string' },
     });
     if (!parsed) return EXIT_OK;
     const { values, positionals } = parsed;
@@ -102,6 +125,7 @@ export const applyCommand: Command = {
     const inventory = parseInventoryName('apply', values.inventory, DEFAULT_INVENTORY);
     const leaseWaitMs = parseLeaseTimeout(values['lease-timeout']);
     if (values.commit !== undefined) validateCommit(values.commit);
+    const waitMs = parseWait(values.wait);
 
     const { root, result } = await compileForCluster('apply', dir, sourceFormat, cluster);
     if (result.errors.length > 0) {
@@ -130,9 +154,12 @@ export const applyCommand: Command = {
         ...(leaseWaitMs === undefined ? {} : { lease: { waitMs: leaseWaitMs } }),
       };
       const applied = await apply(conn, result.objects.map((d) => d.obj), options);
-      if (values.json) io.stdout(`${JSON.stringify(applied, null, 2)}\n`);
-      else io.stdout(renderApply(applied, cluster, { showUnchanged: values['show-unchanged'] }));
+      const waiting = waitMs !== undefined && applied.status === 'applied';
+      // With --json and --wait the one JSON document comes at the end, with the wait's outcome.
+      if (values.json && !waiting) io.stdout(`${JSON.stringify(applied, null, 2)}\n`);
+      if (!values.json) io.stdout(renderApply(applied, cluster, { showUnchanged: values['show-unchanged'] }));
       if (applied.error && !values.json) io.stderr(renderRunError(applied.error));
+      if (waiting) return await waitAndReport(conn, applied, { inventory, timeoutMs: waitMs, json: values.json, signal: interrupt.signal }, io);
       switch (applied.status) {
         case 'applied':
         case 'superseded':
@@ -148,6 +175,92 @@ export const applyCommand: Command = {
     }
   },
 };
+
+/**
+ * `--wait` takes its duration after "=" only (`--wait=5m`), so `--wait DIR` keeps DIR as the
+ * policy dir; node:util's parser needs a value for a string flag, so a bare `--wait` gets an
+ * empty one (= the default).
+ */
+function waitWithValue(args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((a, i) => {
+    if (a !== '--wait' || (end >= 0 && i > end)) return a;
+    const next = args[i + 1];
+    if (next !== undefined && /^\d+[hms]?(\d+[ms])?(\d+s)?$/.test(next)) {
+      throw new UsageError(`give --wait its duration after "=": --wait=${next}`, 'apply');
+    }
+    return '--wait=';
+  });
+}
+
+/** Milliseconds to wait for health; undefined without --wait. */
+function parseWait(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === '') return DEFAULT_WAIT_SECONDS * 1000;
+  const seconds = parseDuration('apply', '--wait', value, MAX_WAIT_SECONDS);
+  if (seconds === 0) throw new UsageError(`invalid --wait ${JSON.stringify(value)}: give a duration above 0, or leave out --wait not to wait`, 'apply');
+  return seconds * 1000;
+}
+
+interface WaitReport {
+  readonly inventory: string;
+  readonly timeoutMs: number;
+  readonly json: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** Waits for the rollout the apply started, prints how it went, returns the exit status. */
+async function waitAndReport(conn: Connection, applied: ApplyResult, w: WaitReport, io: Io): Promise<number> {
+  // Progress goes to stderr with --json: stdout holds only the JSON document.
+  const progress = w.json ? io.stderr : io.stdout;
+  const outcome = await waitForRollout(
+    conn,
+    { inventory: w.inventory, commit: applied.commit, ...(applied.rollout ? { rollout: applied.rollout } : {}), timeoutMs: w.timeoutMs, signal: w.signal },
+    (text) => progress(`${text}\n`),
+  );
+  if (w.json) io.stdout(`${JSON.stringify({ ...applied, wait: outcome }, null, 2)}\n`);
+  else io.stdout(describeOutcome(outcome, w.timeoutMs));
+  switch (outcome.kind) {
+    case 'healthy':
+      return EXIT_OK;
+    case 'error':
+      if (!w.json) io.stderr(renderRunError(outcome.error));
+      return EXIT_FAILED;
+    case 'timeout':
+      // Never answered at the end: the cluster may be fine, only unreachable.
+      return outcome.error ? EXIT_RETRY : EXIT_FAILED;
+    case 'failed':
+    case 'superseded':
+    case 'interrupted':
+      return EXIT_FAILED;
+  }
+}
+
+/** What a wait ended with, for people: one line, and the objects that were not healthy. */
+function describeOutcome(o: WaitOutcome, timeoutMs: number): string {
+  const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
+  const notHealthy = (c: { readonly objects: readonly ObjectHealth[] }): string => {
+    const rest = c.objects.filter((x) => x.health.status !== 'Current');
+    return rest.length === 0 ? '' : `\n${renderHealthTable(rest)}`;
+  };
+  switch (o.kind) {
+    case 'healthy':
+      return `${o.check.objects.length} object${o.check.objects.length === 1 ? '' : 's'} healthy in ${seconds(o.ms)}\n`;
+    case 'failed':
+      return `Rollout failed after ${seconds(o.ms)}: ${describeObjectHealth(o.check.failed)}\n${notHealthy(o.check)}`;
+    case 'timeout':
+      if (!o.last) return `Rollout not checked within ${formatSeconds(timeoutMs / 1000)}: ${o.error?.message ?? 'no answer'}\n`;
+      return `Rollout not healthy after ${formatSeconds(timeoutMs / 1000)}: ${describeProgress(o.last.objects)}\n${notHealthy(o.last)}`;
+    case 'superseded':
+      return o.sameCommit
+        ? `Rollout superseded: commit ${shortCommit(o.by)} was applied again before this rollout finished\n`
+        : `Rollout superseded: commit ${shortCommit(o.by)} was applied before this rollout finished\n`;
+    case 'error':
+      return `Rollout not checked: ${o.error.message}\n`;
+    case 'interrupted':
+      return 'Interrupted: stopped waiting (the rollout goes on on the cluster).\n';
+  }
+}
 
 function parseLeaseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -8,7 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { DEFAULT_EXEC_ALLOWLIST, EXEC_ALLOWLIST_ENV } from '../../lib/cluster/index.ts';
 import {
   AwsSecretStore,
+  environmentOf,
+  healthTimeoutMs,
   listRegistrations,
+  MAX_HEALTH_TIMEOUT,
   registerCluster,
   removeCluster,
   SecretNames,
@@ -19,6 +22,7 @@ import {
 } from '../../lib/registry/index.ts';
 import type { ClusterSummary, FieldError, FileSecretStore } from '../../lib/registry/index.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommand, UsageError, type Command, type Io } from './common.ts';
+import { formatSeconds, parseDuration } from './duration.ts';
 
 /** Where secret input comes from when no file is named; injectable for tests. */
 export interface InputSources {
@@ -59,7 +63,7 @@ function withStore(command: string, args: readonly string[], sources: InputSourc
 
 const where = (store: FileSecretStore | AwsSecretStore): string => ('dir' in store ? store.dir : store.location);
 
-const clustersHelp = `Usage: pushsync clusters <register|list|remove> [flags]
+const clustersHelp = `Usage: pushsync clusters <register|list|show|remove> [flags]
 
 Register the clusters pushsync applies to, and what each follows: a GitHub repo, a branch
 and the policy dir in it. A push to that branch is applied to every cluster following it;
@@ -91,13 +95,23 @@ Commands:
                              function also holds it to its own $${EXEC_ALLOWLIST_ENV}
     --no-plans               Never plan pull requests against this cluster: a plan reads the
                              cluster with its credentials (default: plans on)
-  list                       List the registered clusters (never their kubeconfigs); FLAGS
+    --health-timeout <dur>   How long a rollout may take to become healthy after an apply
+                             before pushsync/NAME fails, e.g. 90s, 10m, 1h (at most 1h); 0 = do
+                             not wait: green as soon as the objects are applied (default: 5m)
+    --environment <name>     The GitHub Deployment environment for this cluster's applies
+                             (default: NAME)
+    --production             Mark that environment as a production environment on GitHub
+                             (default: false)
+  list                       List the registered clusters (never their kubeconfigs); HEALTH
+                             is the health timeout, ENVIRONMENT the GitHub environment; FLAGS
                              shows insecure (TLS not verified), exec:<commands>, no-plans,
                              and old-format (the kubeconfig still inside clusters/NAME, as
                              the previous release stored it: register again with --replace)
     --json                   Print JSON instead of a table (default: false)
     --repo <owner/name>      Only clusters following this repo ...
     --branch <branch>        ... at this branch (needs --repo)
+  show NAME                  Show one registration (never its kubeconfig)
+    --json                   Print JSON instead of text (default: false)
   remove NAME                Forget cluster NAME (nothing on the cluster is touched)
 
 Flags:
@@ -110,7 +124,10 @@ Examples:
       --repo acme/policy --branch main --dir policy
   pushsync clusters register prod --kubeconfig eks-prod.yaml --repo acme/policy --branch main \\
       --allow-exec --exec-allow aws --no-plans
+  pushsync clusters register prod --kubeconfig prod.yaml --repo acme/policy --branch main \\
+      --replace --health-timeout 10m --environment production --production
   pushsync clusters list
+  pushsync clusters show prod
   pushsync clusters list --json --repo acme/policy --branch main
   pushsync clusters remove mycluster
   AWS_REGION=eu-west-1 pushsync clusters list --store aws
@@ -158,7 +175,7 @@ export function createClustersCommand(given: InputSources = defaultSources): Com
     help: clustersHelp,
     async run(args: readonly string[], io: Io): Promise<number> {
       const [sub, ...flags] = args;
-      if (sub === undefined) throw new UsageError('expected a subcommand: register, list or remove', 'clusters');
+      if (sub === undefined) throw new UsageError('expected a subcommand: register, list, show or remove', 'clusters');
       if (sub === '-h' || sub === '--help' || sub === 'help') {
         io.stdout(clustersHelp);
         return EXIT_OK;
@@ -169,10 +186,12 @@ export function createClustersCommand(given: InputSources = defaultSources): Com
           return register(rest, io, sources);
         case 'list':
           return list(rest, io, sources);
+        case 'show':
+          return show(rest, io, sources);
         case 'remove':
           return remove(rest, io, sources);
         default:
-          throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: use register, list or remove`, 'clusters');
+          throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: use register, list, show or remove`, 'clusters');
       }
     },
   };
@@ -221,6 +240,9 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
     'allow-exec': { type: 'boolean', default: false },
     'exec-allow': { type: 'string' },
     'no-plans': { type: 'boolean', default: false },
+    'health-timeout': { type: 'string' },
+    environment: { type: 'string' },
+    production: { type: 'boolean', default: false },
   });
   if (!parsed) return EXIT_OK;
   const { values, positionals } = parsed;
@@ -228,6 +250,7 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
   for (const flag of ['kubeconfig', 'repo', 'branch'] as const) {
     if (values[flag] === undefined) throw new UsageError(`register needs --${flag}`, 'clusters');
   }
+  const healthTimeout = values['health-timeout'] === undefined ? undefined : parseDuration('clusters', '--health-timeout', values['health-timeout'], MAX_HEALTH_TIMEOUT);
   const kubeconfig = await readInput('clusters', '--kubeconfig', values.kubeconfig ?? '-', sources);
   const store = sources.store();
   const result = await registerCluster(
@@ -244,6 +267,9 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
       ...(values['allow-exec'] ? { allowExec: true } : {}),
       ...(values['exec-allow'] === undefined ? {} : { execAllow: values['exec-allow'].split(',').map((c) => c.trim()).filter((c) => c !== '') }),
       ...(values['no-plans'] ? { plans: false } : {}),
+      ...(healthTimeout === undefined ? {} : { healthTimeout }),
+      ...(values.environment === undefined ? {} : { environment: values.environment }),
+      ...(values.production ? { production: true } : {}),
     },
     { replace: values.replace },
   );
@@ -256,6 +282,7 @@ async function register(args: readonly string[], io: Io, sources: InputSources):
   const allowed = flagsOf(c);
   io.stdout(
     `${result.replaced ? 'Updated' : 'Registered'} cluster ${c.name}: follows ${c.repo} branch ${c.branch}, dir ${c.dir} (${c.sourceFormat}); status context pushsync/${c.name}\n` +
+      `Rollout: ${healthOf(c)}; GitHub environment ${environmentText(c)}\n` +
       (allowed.length === 0 ? '' : `Flags: ${allowed.join(' ')}\n`) +
       `Stored in ${where(store)}\n`,
   );
@@ -274,7 +301,27 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   allowExec: '--allow-exec',
   execAllow: '--exec-allow',
   plans: '--no-plans',
+  healthTimeout: '--health-timeout',
+  environment: '--environment',
+  production: '--production',
 };
+
+/** `waits up to 5m for health`, `does not wait for health`. */
+function healthOf(c: ClusterSummary): string {
+  const ms = healthTimeoutMs(c);
+  return ms === 0 ? 'does not wait for health' : `waits up to ${formatSeconds(ms / 1000)} for health`;
+}
+
+/** The HEALTH column: the timeout, or `no wait`. */
+function healthColumn(c: ClusterSummary): string {
+  const ms = healthTimeoutMs(c);
+  return ms === 0 ? 'no wait' : formatSeconds(ms / 1000);
+}
+
+/** `prod-east`, `prod (production)`. */
+function environmentText(c: ClusterSummary): string {
+  return `${environmentOf(c)}${c.production === true ? ' (production)' : ''}`;
+}
 
 /** What a registration allows beyond the defaults, as `clusters list` shows it. */
 function flagsOf(c: ClusterSummary): string[] {
@@ -311,8 +358,18 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
   }
   io.stdout(
     table(
-      ['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT', 'FLAGS'],
-      registrations.map(({ cluster: c, combined }) => [c.name, c.repo, c.branch, c.dir, c.sourceFormat, c.context ?? '(current)', [...flagsOf(c), ...(combined ? ['old-format'] : [])].join(' ') || '-']),
+      ['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT', 'HEALTH', 'ENVIRONMENT', 'FLAGS'],
+      registrations.map(({ cluster: c, combined }) => [
+        c.name,
+        c.repo,
+        c.branch,
+        c.dir,
+        c.sourceFormat,
+        c.context ?? '(current)',
+        healthColumn(c),
+        environmentText(c),
+        [...flagsOf(c), ...(combined ? ['old-format'] : [])].join(' ') || '-',
+      ]),
     ),
   );
   const old = registrations.filter((r) => r.combined).length;
@@ -322,6 +379,41 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
         `Register each again with --replace (and its kubeconfig) to store the kubeconfig apart, in kubeconfigs/<name>.\n`,
     );
   }
+  return EXIT_OK;
+}
+
+async function show(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
+  const parsed = parseCommand({ name: 'clusters', help: clustersHelp }, args, io, { json: { type: 'boolean', default: false } });
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
+  const name = oneName('clusters', 'show', positionals);
+  // Read from the listing (clusters/* only): showing a registration never reads its kubeconfig.
+  const found = (await listRegistrations(sources.store())).find((r) => r.cluster.name === name);
+  if (!found) {
+    io.stderr(`pushsync clusters show: no cluster named ${JSON.stringify(name)} is registered\n`);
+    return EXIT_FAILED;
+  }
+  const c = found.cluster;
+  if (values.json) {
+    io.stdout(`${JSON.stringify(c, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const flags = [...flagsOf(c), ...(found.combined ? ['old-format'] : [])];
+  const rows: [string, string][] = [
+    ['Name', c.name],
+    ['Status context', `pushsync/${c.name}`],
+    ['Repo', c.repo],
+    ['Branch', c.branch],
+    ['Dir', c.dir],
+    ['Source format', c.sourceFormat],
+    ['Context', c.context ?? '(current)'],
+    ['Health timeout', healthTimeoutMs(c) === 0 ? '0 (does not wait for health)' : formatSeconds(healthTimeoutMs(c) / 1000)],
+    ['Environment', environmentText(c)],
+    ['Flags', flags.join(' ') || '-'],
+    ['Registered at', c.registeredAt],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  io.stdout(rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}\n`).join(''));
   return EXIT_OK;
 }
 

@@ -14,6 +14,7 @@
  * aborts what is in flight, narrows the inventory and releases the lease, and reports a
  * retryable DEADLINE failure: the next delivery resumes where it stopped.
  */
+import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../repo/index.ts';
 import { ObjectClient } from './client.ts';
 import type { Connection } from './connect.ts';
@@ -168,16 +169,21 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
         ? { appliedCommit: opts.commit, appliedAt: prev.appliedCommit === opts.commit && prev.appliedAt ? prev.appliedAt : now }
         : pick(prev)),
       ...(quiet && prev.summary ? { summary: prev.summary } : { summary }),
+      // Every run but a no-op starts a new rollout, even of the same commit: a wait for the
+      // previous one then knows it was superseded. A no-op leaves the running rollout as is.
+      ...(quiet ? (prev.rollout ? { rollout: prev.rollout } : {}) : { rollout: newRolloutId() }),
     };
+    let rollout: string | undefined;
     try {
       // The run's own signal may have fired (cancelled, deadline): the narrowing still goes out,
       // bounded by the deadline, unless the lease was lost (someone else owns the inventory now).
       await writeInventory(base.withSignal(anySignal(lease.lost, clock.finishing())), ref, inv, next);
+      rollout = next.rollout;
     } catch (e) {
       // Unwritten, the inventory stays widened: larger than the cluster, never smaller.
       if (!state.stop) throw e;
     }
-    return done(status, results, runError ? { error: runError } : {});
+    return done(status, results, { ...(runError ? { error: runError } : {}), ...(rollout ? { rollout } : {}) });
   } catch (e) {
     const error = clock.reached() ? deadlineError(countDone(results), total, 'applied') : runError(e);
     return done('failed', results, { error });
@@ -185,6 +191,11 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
     await lease?.release(clock.finishing());
     clock.dispose();
   }
+}
+
+/** Random, not derived from the commit: two applies of one commit must get different tokens. */
+function newRolloutId(): string {
+  return randomBytes(8).toString('hex');
 }
 
 function pick(prev: InventoryState): Partial<InventoryState> {

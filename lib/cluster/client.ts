@@ -75,14 +75,17 @@ export class ObjectClient {
     return res.status === 404 ? undefined : (res.body as LiveObject);
   }
 
-  /** Every object of one resource (all namespaces) matching a label selector, following `continue`. */
-  async list(m: Mapping, labelSelector: string): Promise<LiveObject[]> {
+  /**
+   * Every object of one resource matching a label selector, following `continue`: in all
+   * namespaces, or only in `namespace` when given (a namespaced resource).
+   */
+  async list(m: Mapping, labelSelector: string, namespace?: string): Promise<LiveObject[]> {
     const out: LiveObject[] = [];
     let cont: string | undefined;
     do {
-      const res = await this.call(`list ${m.resource}.${m.group || 'core'}`, {
+      const res = await this.call(`list ${m.resource}.${m.group || 'core'}${namespace && m.namespaced ? ` in ${namespace}` : ''}`, {
         method: 'GET',
-        path: objectPath(m, undefined, undefined),
+        path: objectPath(m, namespace, undefined),
         query: { labelSelector, limit: '500', continue: cont },
       });
       const body = res.body as { items?: LiveObject[]; metadata?: { continue?: string } };

@@ -7,6 +7,8 @@
  *   plan(conn, objects, opts)               → PlanResult: create/configure(fields)/unchanged/prune; never writes
  *   apply(conn, objects, {commit, …})       → ApplyResult: per-object actions, counts, status
  *   status(conn, {inventory})               → what the cluster's inventory records
+ *   checkRollout(conn, {commit, rollout})   → is it running: superseded | checked (state, per-object
+ *                                              health, the first failure) | error; reads only
  */
 export { connect } from './connect.ts';
 export type { Connection, ConnectOptions } from './connect.ts';
@@ -27,3 +29,8 @@ export type { Takeover } from './client.ts';
 export { APPLY_ACTIONS, PLAN_ACTIONS } from './result.ts';
 export type { ApplyAction, ApplyResult, ObjectResult, PlanAction, PlanEntry, PlanResult, RunStatus } from './result.ts';
 export type { RequestStats } from './http.ts';
+export { checkRollout, HEALTH_STATUSES } from './rollout.ts';
+export { describeObjectHealth, describeProgress, renderHealthTable } from './rollout-text.ts';
+export type { ObjectHealth, RolloutCheck, RolloutOptions, RolloutState } from './rollout.ts';
+export { formatPodCause, health, HEALTH_ANNOTATION, HEALTH_IGNORE, podCause } from './health.ts';
+export type { Health, HealthStatus, PodCause } from './health.ts';

@@ -25,6 +25,11 @@ export const INVENTORY_KEYS = {
   lastCommit: 'pushsync.dev/last-commit',
   lastStatus: 'pushsync.dev/last-status',
   lastAt: 'pushsync.dev/last-at',
+  /**
+   * A fresh random id per apply that changed something (or recorded a new result): what a
+   * rollout wait checks, so a later apply of the same commit supersedes an earlier wait of it.
+   */
+  rollout: 'pushsync.dev/rollout',
 } as const;
 
 /** ConfigMap data key holding the last run's summary (counts and errors) as JSON. */
@@ -72,6 +77,8 @@ export interface InventoryState {
   readonly lastCommit?: string;
   readonly lastStatus?: string;
   readonly lastAt?: string;
+  /** The rollout token of the last apply that was not a no-op (INVENTORY_KEYS.rollout). */
+  readonly rollout?: string;
   readonly summary?: RunSummary;
 }
 
@@ -119,6 +126,7 @@ export function parseInventory(live: LiveObject, ref: InventoryRef): InventorySt
     ...optional(K.lastCommit, 'lastCommit'),
     ...optional(K.lastStatus, 'lastStatus'),
     ...optional(K.lastAt, 'lastAt'),
+    ...optional(K.rollout, 'rollout'),
     ...(summary ? { summary } : {}),
   };
 }
@@ -139,6 +147,7 @@ export function parentBody(ref: InventoryRef, state: InventoryState): object {
   put(K.lastCommit, state.lastCommit);
   put(K.lastStatus, state.lastStatus);
   put(K.lastAt, state.lastAt);
+  put(K.rollout, state.rollout);
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

@@ -92,10 +92,12 @@ export function stripOps(live: LiveObject): object[] {
   if (labels[Keys.partOf] !== undefined) ops.push({ op: 'remove', path: `/metadata/labels/${esc(Keys.partOf)}` });
   if (labels[Keys.managedBy] === MANAGED_BY_VALUE) ops.push({ op: 'remove', path: `/metadata/labels/${esc(Keys.managedBy)}` });
   for (const k of Object.keys(annotations)) {
+    // `pushsync.dev/health` is the user's own (the health opt-out), not something pushsync added.
     const ours =
-      (k === Keys.managed && annotations[k] === 'enabled') ||
+      k !== Keys.health &&
+      ((k === Keys.managed && annotations[k] === 'enabled') ||
       TOOL_ANNOTATIONS.includes(k) ||
-      TOOL_ANNOTATION_PREFIXES.some((p) => k.startsWith(p));
+      TOOL_ANNOTATION_PREFIXES.some((p) => k.startsWith(p)));
     if (ours) ops.push({ op: 'remove', path: `/metadata/annotations/${esc(k)}` });
   }
   if (ops.length === 0) return [];

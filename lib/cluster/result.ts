@@ -80,6 +80,12 @@ export interface ApplyResult {
   readonly durationMs: number;
   /** A failure of the run as a whole (lease, safety rule, cycle, unreachable API server). */
   readonly error?: ErrorInfo;
+  /**
+   * The rollout token the run left on the inventory (applied or partial; kept from the previous
+   * run when nothing changed): pass it to checkRollout, which reports the wait superseded once a
+   * later apply, even of the same commit, has replaced it.
+   */
+  readonly rollout?: string;
 }
 
 export interface PlanResult {

@@ -23,7 +23,7 @@ import { SecretNames } from './secret-store.ts';
 import type { SecretStore } from './secret-store.ts';
 import { RegistryCodes, RegistryError } from './types.ts';
 import type { ClusterSummary, FieldError, RegisteredCluster, RegistrationInput, SourceFormat } from './types.ts';
-import { validateRegistration } from './validate.ts';
+import { environmentProblem, MAX_HEALTH_TIMEOUT, validateRegistration } from './validate.ts';
 
 export interface RegisterOptions {
   /** Replace an existing registration of the same name (default: refuse). */
@@ -125,6 +125,19 @@ export async function clustersFollowingRepo(store: SecretStore, repo: string): P
   return (await listClusters(store)).filter((c) => c.repo.toLowerCase() === wanted);
 }
 
+/** How long a rollout may take before its status fails, when the registration sets none: Config Sync's reconcileTimeout. */
+export const DEFAULT_HEALTH_TIMEOUT_SECONDS = 300;
+
+/** The registration's health timeout in ms; 0 = do not wait for health (green once applied). */
+export function healthTimeoutMs(cluster: Pick<ClusterSummary, 'healthTimeout'>): number {
+  return (cluster.healthTimeout ?? DEFAULT_HEALTH_TIMEOUT_SECONDS) * 1000;
+}
+
+/** The GitHub Deployment environment of a cluster: as registered, else its name. */
+export function environmentOf(cluster: Pick<ClusterSummary, 'name' | 'environment'>): string {
+  return cluster.environment ?? cluster.name;
+}
+
 /** Mask the kubeconfig's credential values (and the text itself) wherever they might appear. */
 function registerKubeconfig(text: string): void {
   registerSecret(text);
@@ -156,7 +169,11 @@ function decode(key: string, name: string, text: string): { readonly cluster: Cl
   const fields = ['name', ...(combined ? ['kubeconfig'] : []), 'repo', 'branch', 'dir', 'sourceFormat', 'registeredAt'];
   const problems = fields.filter((f) => typeof r[f] !== 'string').map((f) => `missing ${f}`);
   if (r.context !== undefined && typeof r.context !== 'string') problems.push('context is not a string');
-  for (const f of ['allowInsecure', 'allowExec', 'plans']) if (r[f] !== undefined && typeof r[f] !== 'boolean') problems.push(`${f} is not true or false`);
+  for (const f of ['allowInsecure', 'allowExec', 'plans', 'production']) if (r[f] !== undefined && typeof r[f] !== 'boolean') problems.push(`${f} is not true or false`);
+  if (r.healthTimeout !== undefined && !(typeof r.healthTimeout === 'number' && Number.isInteger(r.healthTimeout) && r.healthTimeout >= 0 && r.healthTimeout <= MAX_HEALTH_TIMEOUT)) {
+    problems.push(`healthTimeout is not a number of seconds from 0 to ${MAX_HEALTH_TIMEOUT}`);
+  }
+  if (r.environment !== undefined && (typeof r.environment !== 'string' || environmentProblem(r.environment) !== undefined)) problems.push('environment is not a valid environment name');
   if (r.execAllow !== undefined && !(Array.isArray(r.execAllow) && r.execAllow.every((e) => typeof e === 'string'))) problems.push('execAllow is not a list of commands');
   if (typeof r.name === 'string' && r.name !== name) problems.push(`it names cluster ${JSON.stringify(r.name)}`);
   if (problems.length > 0) {
@@ -174,6 +191,9 @@ function decode(key: string, name: string, text: string): { readonly cluster: Cl
     ...(r.allowExec === true ? { allowExec: true } : {}),
     ...(Array.isArray(r.execAllow) ? { execAllow: r.execAllow as string[] } : {}),
     ...(r.plans === false ? { plans: false } : {}),
+    ...(typeof r.healthTimeout === 'number' ? { healthTimeout: r.healthTimeout } : {}),
+    ...(typeof r.environment === 'string' ? { environment: r.environment } : {}),
+    ...(r.production === true ? { production: true } : {}),
     registeredAt: s('registeredAt'),
   };
   return combined ? { cluster, kubeconfig: s('kubeconfig') } : { cluster };

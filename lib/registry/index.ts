@@ -8,6 +8,8 @@
  *   removeCluster(store, name)                  → boolean
  *   clustersFollowing(store, repo, branch)      → ClusterSummary[]
  *   clustersFollowingRepo(store, repo)          → ClusterSummary[]
+ *   healthTimeoutMs(cluster) / environmentOf(cluster) → the rollout wait (default 5 min, 0 = none) and
+ *                                                  the GitHub Deployment environment (default: its name)
  *   getGitHubCredentials / getWebhookSecrets / set… → the GitHub side of the same store
  *   secretStoreFromEnv(env)                     → FileSecretStore at $PUSHSYNC_HOME (default ./.pushsync)
  */
@@ -16,9 +18,20 @@ export { SecretNames, SecretStoreError, SecretStoreCodes, checkSecretName } from
 export { FileSecretStore, secretStoreFromEnv, HOME_ENV, DEFAULT_HOME } from './file-store.ts';
 export type { ClusterRegistration, RegisteredCluster, ClusterSummary, RegistrationInput, FieldError, RegistryCode } from './types.ts';
 export { RegistryCodes, RegistryError } from './types.ts';
-export { validateRegistration, checkKubeconfig, repoProblem, branchProblem } from './validate.ts';
+export { validateRegistration, checkKubeconfig, repoProblem, branchProblem, environmentProblem, MAX_HEALTH_TIMEOUT } from './validate.ts';
 export type { Validated } from './validate.ts';
-export { registerCluster, getCluster, listClusters, listRegistrations, removeCluster, clustersFollowing, clustersFollowingRepo } from './clusters.ts';
+export {
+  registerCluster,
+  getCluster,
+  listClusters,
+  listRegistrations,
+  removeCluster,
+  clustersFollowing,
+  clustersFollowingRepo,
+  DEFAULT_HEALTH_TIMEOUT_SECONDS,
+  healthTimeoutMs,
+  environmentOf,
+} from './clusters.ts';
 export { credentialPolicy } from './policy.ts';
 export type { CredentialPolicy } from './policy.ts';
 export type { RegisterOptions, RegisterResult } from './clusters.ts';

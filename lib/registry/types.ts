@@ -33,6 +33,16 @@ export interface ClusterRegistration {
    * with the cluster's credentials. Absent = true.
    */
   readonly plans?: boolean;
+  /**
+   * Seconds a rollout may take to become healthy after an apply (`--health-timeout`), after
+   * which the status fails with what was still in progress. 0 = do not wait: green as soon as
+   * applied. Absent = 300 (Config Sync's reconcileTimeout). See healthTimeoutMs.
+   */
+  readonly healthTimeout?: number;
+  /** The GitHub Deployment environment (`--environment`); absent = the cluster's name. See environmentOf. */
+  readonly environment?: string;
+  /** Mark that environment as a production one (GitHub's `production_environment`, `--production`). */
+  readonly production?: boolean;
 }
 
 /** A stored registration. */

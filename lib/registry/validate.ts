@@ -18,6 +18,10 @@ const MAX_LABEL = 63;
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const SOURCE_FORMATS: readonly SourceFormat[] = ['hierarchy', 'unstructured'];
+/** An hour: longer than any rollout worth waiting for, and well inside SQS's delay chain. */
+export const MAX_HEALTH_TIMEOUT = 3600;
+/** GitHub's limit on an environment name. */
+const MAX_ENVIRONMENT = 255;
 
 export function validateRegistration(input: RegistrationInput): Validated {
   const errors: FieldError[] = [];
@@ -71,7 +75,7 @@ export function validateRegistration(input: RegistrationInput): Validated {
     else context = c;
   }
 
-  const flag = (field: 'allowInsecure' | 'allowExec' | 'plans'): boolean | undefined => {
+  const flag = (field: 'allowInsecure' | 'allowExec' | 'plans' | 'production'): boolean | undefined => {
     const v = input[field];
     if (v === undefined || typeof v === 'boolean') return v;
     err(field, v, `${field} must be true or false, got ${JSON.stringify(v)}`);
@@ -94,6 +98,23 @@ export function validateRegistration(input: RegistrationInput): Validated {
       }
     }
   }
+
+  let healthTimeout: number | undefined;
+  if (input.healthTimeout !== undefined) {
+    const t = input.healthTimeout;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_HEALTH_TIMEOUT) {
+      err('healthTimeout', String(t), `healthTimeout ${JSON.stringify(t)} must be a whole number of seconds from 0 (do not wait for health) to ${MAX_HEALTH_TIMEOUT}`);
+    } else healthTimeout = t;
+  }
+
+  let environment: string | undefined;
+  if (input.environment !== undefined) {
+    const e = str(input.environment);
+    const problem = e === undefined ? 'must be a string' : environmentProblem(e);
+    if (problem !== undefined) err('environment', e ?? String(input.environment), `environment ${JSON.stringify(clip(e ?? String(input.environment)))} ${problem}`);
+    else environment = e;
+  }
+  const production = flag('production') === true;
 
   const kubeconfig = str(input.kubeconfig);
   if (kubeconfig === undefined || kubeconfig.trim() === '') err('kubeconfig', undefined, 'kubeconfig is required (the YAML text of a kubeconfig)');
@@ -119,6 +140,9 @@ export function validateRegistration(input: RegistrationInput): Validated {
       ...(allowInsecure ? { allowInsecure } : {}),
       ...(allowExec ? { allowExec, ...(execAllow === undefined ? {} : { execAllow }) } : {}),
       ...(plans ? {} : { plans }),
+      ...(healthTimeout === undefined ? {} : { healthTimeout }),
+      ...(environment === undefined ? {} : { environment }),
+      ...(production ? { production } : {}),
     },
     warnings,
   };
@@ -130,6 +154,15 @@ function str(v: unknown): string | undefined {
 
 function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+}
+
+/** A GitHub Deployment environment name: 1 to 255 characters, none of them a control character. */
+export function environmentProblem(environment: string): string | undefined {
+  if (environment.trim() === '') return 'must not be empty';
+  if (environment.length > MAX_ENVIRONMENT) return `is longer than ${MAX_ENVIRONMENT} characters`;
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\x00-\x1f\x7f]/.test(environment)) return 'contains a control character';
+  return undefined;
 }
 
 export function repoProblem(repo: string): string | undefined {

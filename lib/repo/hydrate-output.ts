@@ -89,7 +89,15 @@ const KEPT_ANNOTATION = ANN_MANAGED;
 const HNC_MANAGED_BY = ANN_HNC_MANAGED_BY;
 const ORIGINAL_HNC_MANAGED_BY = ANN_ORIGINAL_HNC_MANAGED_BY;
 
+/**
+ * pushsync.dev/ keys a user writes in the repo, which the pipeline reads and never adds (the
+ * rollout's opt-out, lib/cluster's Keys.health): part of the config, so the output keeps them.
+ * Every other pushsync.dev/ key is the pipeline's own and goes, as Config Sync's do.
+ */
+const USER_AUTHORED_KEYS: ReadonlySet<string> = new Set(['pushsync.dev/health']);
+
 function isPipelineKey(key: string): boolean {
+  if (USER_AUTHORED_KEYS.has(key)) return false;
   return key.startsWith('configmanagement.gke.io/') || key.startsWith('configsync.gke.io/') || key.startsWith('pushsync.dev/');
 }
 

@@ -129,6 +129,9 @@ describe('help and usage', () => {
     expect(r.stdout).toContain('"superseded" (exit 0)');
     expect(r.stdout).toContain('--lease-timeout <seconds>');
     expect(r.stdout).toMatch(/4 try again later/);
+    expect(r.stdout).toContain('--wait[=<duration>]');
+    expect(r.stdout).toContain('default when\n                             given: 5m');
+    expect(r.stdout).toContain('pushsync.dev/health: ignore');
   });
 
   it('the top-level help lists the three commands', async () => {
@@ -146,6 +149,9 @@ describe('help and usage', () => {
       [['status', repo, '--kubeconfig', 'k'], 'pushsync status: status reads the cluster, not a policy dir'],
       [['apply', repo, ...target(), '--lease-timeout', 'soon'], 'pushsync apply: invalid --lease-timeout "soon"'],
       [['apply', repo, ...target(), '--commit', 'two words'], 'pushsync apply: invalid --commit "two words"'],
+      [['apply', repo, ...target(), '--wait=soon'], 'pushsync apply: invalid --wait "soon": use a duration such as 90s, 5m or 1h'],
+      [['apply', repo, ...target(), '--wait=0'], 'pushsync apply: invalid --wait "0": give a duration above 0'],
+      [['apply', repo, ...target(), '--wait', '5m'], 'pushsync apply: give --wait its duration after "=": --wait=5m'],
       [['plan', repo, ...target(), '--inventory', 'Not_Valid'], 'pushsync plan: invalid --inventory "Not_Valid"'],
       [['plan', repo, '--cluster', 'x', '--kubeconfig', path.join(scratch, 'missing')], 'pushsync plan: cannot read --kubeconfig'],
     ];
@@ -286,12 +292,31 @@ describe('the seed repo on a real API server', () => {
     expect(r.stdout).toMatch(new RegExp(`^Last run: +0 created, 0 configured, 1 pruned, 24 unchanged \\(commit ${second.slice(0, 7)}\\)$`, 'm'));
     expect(r.stdout).toMatch(/^Objects: +24 objects; kinds Deployment\.apps, Namespace, Service in 1 namespace \(onlineboutique\)$/m);
 
+    // Then every object's health, kubectl-like. No controllers run on this bare API server, so
+    // no Deployment is ever observed, and nothing gives the LoadBalancer Service an address.
+    const table = r.stdout.slice(r.stdout.indexOf('\nKIND'));
+    const rows = table.trim().split('\n');
+    expect(rows[0]).toMatch(/^KIND +NAMESPACE +NAME +HEALTH +REASON$/);
+    expect(rows[1]).toMatch(/^Namespace +- +onlineboutique +Current +Active$/);
+    expect(rows.filter((l) => /^Service +onlineboutique +\S+ +Current +applied$/.test(l))).toHaveLength(10);
+    expect(table).toMatch(/^Service +onlineboutique +frontend-external +InProgress +no load balancer address yet$/m);
+    expect(rows.filter((l) => /^Deployment +onlineboutique +\S+ +InProgress +generation \d+ not yet observed$/.test(l))).toHaveLength(12);
+    expect(rows.at(-1)).toBe('Rollout: progressing: rolling out: 0/12 Deployments available, 1 other object in progress');
+
     const j = await inProcess(['status', '--kubeconfig', cp.kubeconfigPath, '--json']);
     expect(j.code).toBe(0);
-    const parsed = JSON.parse(j.stdout) as { objects: number; state: { appliedCommit: string; summary: { counts: Record<string, number> } } };
+    const parsed = JSON.parse(j.stdout) as {
+      objects: number;
+      state: { appliedCommit: string; summary: { counts: Record<string, number> } };
+      health: { state: string; counts: Record<string, number>; objects: { id: string; health: { status: string; reason: string } }[] };
+    };
     expect(parsed.objects).toBe(24);
     expect(parsed.state.appliedCommit).toBe(second);
     expect(parsed.state.summary.counts.pruned).toBe(1);
+    expect(parsed.health.state).toBe('progressing');
+    expect(parsed.health.counts).toEqual({ Current: 11, InProgress: 13, Failed: 0, Terminating: 0, NotFound: 0 });
+    expect(parsed.health.objects).toHaveLength(24);
+    expect(parsed.health.objects[0]).toMatchObject({ id: `Namespace/${NS}`, health: { status: 'Current', reason: 'Active' } });
 
     const none = await inProcess(['status', '--kubeconfig', cp.kubeconfigPath, '--inventory', 'never-used']);
     expect(none).toMatchObject({ code: 1, stdout: 'No pushsync inventory pushsync-system/never-used on this cluster: nothing has been applied with it.\n' });

@@ -20,11 +20,15 @@ describe('seed scenario: Online Boutique', () => {
   const ns = 'onlineboutique';
   const inventory = 'boutique';
   const objects = boutique(ns);
+  let firstRollout: string | undefined;
 
   it('creates 1 Namespace, 12 Deployments and 12 Services carrying the ApplySet label', async () => {
     const r = await apply(h.conn, objects, { commit: 'c1', inventory });
     expect(r.status).toBe('applied');
     expect(actions(r)).toEqual({ created: 25 });
+    // A new rollout token, recorded on the parent: what a rollout wait checks it is still current.
+    expect(r.rollout).toMatch(/^[0-9a-f]{16}$/);
+    firstRollout = r.rollout;
     const id = inventoryRef(inventory).id;
     const deployments = await listLabelled(h.conn, `/apis/apps/v1/namespaces/${ns}/deployments`, `${Keys.partOf}=${id}`);
     const services = await listLabelled(h.conn, `/api/v1/namespaces/${ns}/services`, `${Keys.partOf}=${id}`);
@@ -43,6 +47,7 @@ describe('seed scenario: Online Boutique', () => {
     expect(meta.annotations[Keys.containsGroupKinds]).toBe('Deployment.apps,Namespace,Service');
     expect(meta.annotations[Keys.additionalNamespaces]).toBe(ns);
     expect(meta.annotations[INVENTORY_KEYS.appliedCommit]).toBe('c1');
+    expect(meta.annotations[INVENTORY_KEYS.rollout]).toBe(r.rollout);
   });
 
   it('applies again with 0 changes and no write: every resourceVersion stays', async () => {
@@ -52,6 +57,8 @@ describe('seed scenario: Online Boutique', () => {
     const r = await apply(h.conn, objects, { commit: 'c1', inventory });
     expect(r.status).toBe('applied');
     expect(actions(r)).toEqual({ unchanged: 25 });
+    // A no-op keeps the rollout that is running: a wait for it is not superseded.
+    expect(r.rollout).toBe(firstRollout);
     expect(await resourceVersions(h.conn, objects)).toEqual(before);
     // Only dry-runs were sent (one per object): no PATCH that writes.
     expect(h.conn.http.stats.byVerb.PATCH - patchesBefore).toBe(25);
@@ -68,6 +75,8 @@ describe('seed scenario: Online Boutique', () => {
     const r = await apply(h.conn, next, { commit: 'c2', inventory });
     expect(r.status).toBe('applied');
     expect(actions(r)).toEqual({ unchanged: 24, pruned: 1 });
+    expect(r.rollout).toMatch(/^[0-9a-f]{16}$/);
+    expect(r.rollout).not.toBe(firstRollout);
     expect(byId(r, `Service/${ns}/adservice`)?.action).toBe('pruned');
     expect(await getLive(h.conn, removed)).toBeUndefined();
     expect(await resourceVersions(h.conn, next)).toEqual(before);
@@ -221,6 +230,9 @@ describe('permanent per-object errors', () => {
     const body = parent.body as { metadata: { annotations: Record<string, string> }; data: Record<string, string> };
     expect(body.metadata.annotations[INVENTORY_KEYS.lastStatus]).toBe('partial');
     expect(body.metadata.annotations[INVENTORY_KEYS.appliedCommit]).toBeUndefined();
+    // A partial run starts a rollout too: what it did apply may still be rolling out.
+    expect(r.rollout).toMatch(/^[0-9a-f]{16}$/);
+    expect(body.metadata.annotations[INVENTORY_KEYS.rollout]).toBe(r.rollout);
     const summary = JSON.parse(body.data[SUMMARY_KEY] as string) as { errors: { id: string; message: string }[] };
     expect(summary.errors.map((e) => e.id)).toEqual(['NoSuchKind/invalid/c', 'Service/invalid/bad']);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applysetId, inventoryRef, parentBody, parseInventory } from '../../lib/cluster/inventory.ts';
+import { applysetId, INVENTORY_KEYS, inventoryRef, parentBody, parseInventory } from '../../lib/cluster/inventory.ts';
 import type { InventoryState } from '../../lib/cluster/inventory.ts';
 import { Keys, stampForApply, stripOps } from '../../lib/cluster/metadata.ts';
 import type { LiveObject } from '../../lib/cluster/objects.ts';
@@ -48,6 +48,8 @@ describe('stripOps', () => {
           'configmanagement.gke.io/managed': 'enabled',
           'pushsync.dev/source-path': 'x.yaml',
           'client.lifecycle.config.k8s.io/mutation': 'ignore',
+          // The user's own opt-out from health waits: kept on an abandoned object.
+          'pushsync.dev/health': 'ignore',
           team: 'blue',
         },
       },
@@ -85,12 +87,14 @@ describe('inventory parent', () => {
       lastCommit: 'abc',
       lastStatus: 'applied',
       lastAt: '2024-01-01T00:00:00.000Z',
+      rollout: '0123456789abcdef',
       summary: { commit: 'abc', status: 'applied', at: '2024-01-01T00:00:00.000Z', counts: { created: 1 }, errors: [] },
     };
     const body = parentBody(ref, state) as LiveObject;
     expect(body.metadata.annotations?.[Keys.containsGroupKinds]).toBe('Deployment.apps,Namespace,Service');
     expect(body.metadata.annotations?.[Keys.additionalNamespaces]).toBe('alpha,shop');
     expect(body.metadata.labels?.[Keys.applysetId]).toBe(ref.id);
+    expect(body.metadata.annotations?.[INVENTORY_KEYS.rollout]).toBe('0123456789abcdef');
     expect(parseInventory(body, ref)).toEqual({ ...state, groupKinds: ['Deployment.apps', 'Namespace', 'Service'], namespaces: ['alpha', 'shop'] });
   });
 

@@ -61,9 +61,9 @@ describe('pushsync clusters (end to end, a child process)', () => {
     const list = await pushsync(['clusters', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n').filter((l) => l !== '')).toEqual([
-      'NAME       REPO         BRANCH  DIR     FORMAT        CONTEXT    FLAGS',
-      'edge       acme/policy  edge    .       unstructured  other      -',
-      'mycluster  acme/policy  main    policy  hierarchy     (current)  -',
+      'NAME       REPO         BRANCH  DIR     FORMAT        CONTEXT    HEALTH  ENVIRONMENT  FLAGS',
+      'edge       acme/policy  edge    .       unstructured  other      5m      edge         -',
+      'mycluster  acme/policy  main    policy  hierarchy     (current)  5m      mycluster    -',
     ]);
     expect(list.stdout).not.toContain(KUBE_TOKEN);
 
@@ -115,7 +115,22 @@ describe('pushsync clusters / secrets (in-process)', () => {
     const clusters = await run(['clusters', '--help']);
     expect(clusters.code).toBe(0);
     for (const s of ['pushsync clusters register mycluster', 'pushsync clusters list', 'pushsync clusters remove mycluster']) expect(clusters.stdout).toContain(s);
-    for (const s of ['--allow-insecure', '--allow-exec', '--exec-allow <cmds>', '--no-plans', 'aws, gke-gcloud-auth-plugin, kubelogin', '$PUSHSYNC_EXEC_ALLOWLIST', '--allow-exec --exec-allow aws --no-plans']) {
+    for (const s of [
+      '--allow-insecure',
+      '--allow-exec',
+      '--exec-allow <cmds>',
+      '--no-plans',
+      'aws, gke-gcloud-auth-plugin, kubelogin',
+      '$PUSHSYNC_EXEC_ALLOWLIST',
+      '--allow-exec --exec-allow aws --no-plans',
+      '--health-timeout <dur>',
+      '(default: 5m)',
+      '--environment <name>',
+      '--production',
+      'show NAME',
+      '--health-timeout 10m --environment production --production',
+      'pushsync clusters show prod',
+    ]) {
       expect(clusters.stdout).toContain(s);
     }
     const secrets = await run(['help', 'secrets']);
@@ -160,10 +175,10 @@ describe('pushsync clusters / secrets (in-process)', () => {
 
     const list = await run(['clusters', 'list', '--repo', 'flags/policy']);
     expect(list.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/\s+/g, ' '))).toEqual([
-      'NAME REPO BRANCH DIR FORMAT CONTEXT FLAGS',
-      'eks flags/policy main . hierarchy (current) exec:aws,kubelogin no-plans',
-      'gke flags/policy main . hierarchy (current) exec:aws,gke-gcloud-auth-plugin,kubelogin',
-      'lax flags/policy main . hierarchy (current) insecure',
+      'NAME REPO BRANCH DIR FORMAT CONTEXT HEALTH ENVIRONMENT FLAGS',
+      'eks flags/policy main . hierarchy (current) 5m eks exec:aws,kubelogin no-plans',
+      'gke flags/policy main . hierarchy (current) 5m gke exec:aws,gke-gcloud-auth-plugin,kubelogin',
+      'lax flags/policy main . hierarchy (current) 5m lax insecure',
     ]);
     const json = JSON.parse((await run(['clusters', 'list', '--json', '--repo', 'flags/policy'])).stdout) as Record<string, unknown>[];
     expect(json.map((c) => [c.name, c.allowInsecure, c.allowExec, c.execAllow, c.plans])).toEqual([
@@ -173,10 +188,56 @@ describe('pushsync clusters / secrets (in-process)', () => {
     ]);
   });
 
+  it('register: the rollout settings (health timeout, GitHub environment, production), shown by list and show', async () => {
+    const args = (name: string) => ['clusters', 'register', name, '--kubeconfig', kubeconfigFile, '--repo', 'rollout/policy', '--branch', 'main'];
+    const prod = await run([...args('prod'), '--health-timeout', '90s', '--environment', 'production eu', '--production']);
+    expect(prod).toMatchObject({ code: 0, stderr: '' });
+    expect(prod.stdout).toContain('Rollout: waits up to 1m30s for health; GitHub environment production eu (production)\n');
+    const nowait = await run([...args('fast'), '--health-timeout', '0']);
+    expect(nowait.stdout).toContain('Rollout: does not wait for health; GitHub environment fast\n');
+    expect((await run([...args('hour'), '--health-timeout', '1h'])).code).toBe(0);
+
+    const list = await run(['clusters', 'list', '--repo', 'rollout/policy']);
+    expect(list.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/\s+/g, ' '))).toEqual([
+      'NAME REPO BRANCH DIR FORMAT CONTEXT HEALTH ENVIRONMENT FLAGS',
+      'fast rollout/policy main . hierarchy (current) no wait fast -',
+      'hour rollout/policy main . hierarchy (current) 1h hour -',
+      'prod rollout/policy main . hierarchy (current) 1m30s production eu (production) -',
+    ]);
+    const json = JSON.parse((await run(['clusters', 'list', '--json', '--repo', 'rollout/policy'])).stdout) as Record<string, unknown>[];
+    expect(json.map((c) => [c.name, c.healthTimeout, c.environment, c.production])).toEqual([
+      ['fast', 0, undefined, undefined],
+      ['hour', 3600, undefined, undefined],
+      ['prod', 90, 'production eu', true],
+    ]);
+
+    const show = await run(['clusters', 'show', 'prod']);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^Health timeout: +1m30s$/m);
+    expect(show.stdout).toMatch(/^Environment: +production eu \(production\)$/m);
+    expect(show.stdout).toMatch(/^Status context: +pushsync\/prod$/m);
+    expect(show.stdout).not.toContain(KUBE_TOKEN);
+    expect((await run(['clusters', 'show', 'fast'])).stdout).toMatch(/^Health timeout: +0 \(does not wait for health\)$/m);
+    expect(JSON.parse((await run(['clusters', 'show', 'prod', '--json'])).stdout)).toMatchObject({ name: 'prod', healthTimeout: 90, environment: 'production eu', production: true });
+    expect(await run(['clusters', 'show', 'nope'])).toMatchObject({ code: 1, stderr: 'pushsync clusters show: no cluster named "nope" is registered\n' });
+  });
+
+  it('register: a bad --health-timeout or --environment exits 2 naming the flag and the value', async () => {
+    const args = ['clusters', 'register', 'bad', '--kubeconfig', kubeconfigFile, '--repo', 'rollout/policy', '--branch', 'main'];
+    expect(await run([...args, '--health-timeout', '5x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('pushsync clusters: invalid --health-timeout "5x": use a duration such as 90s, 5m or 1h (or 0)'),
+    });
+    expect(await run([...args, '--health-timeout', '2h'])).toMatchObject({ code: 2, stderr: expect.stringContaining('invalid --health-timeout "2h": at most 1h') });
+    expect(await run([...args, '--environment', ''])).toMatchObject({ code: 2, stderr: expect.stringContaining('  --environment: environment "" must not be empty') });
+    expect(await run([...args, '--environment', 'a\tb'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--environment: environment "a\\tb" contains a control character') });
+    expect((await run(['clusters', 'show', 'bad'])).code).toBe(1);
+  });
+
   it('list marks registrations in the previous release\'s format and says how to split them', async () => {
     await store().put('clusters/legacy', JSON.stringify({ version: 1, name: 'legacy', kubeconfig: KUBECONFIG, repo: 'old/policy', branch: 'main', dir: '.', sourceFormat: 'hierarchy', registeredAt: '2025-01-01T00:00:00.000Z' }));
     const list = await run(['clusters', 'list', '--repo', 'old/policy']);
-    expect(list.stdout).toMatch(/legacy .*\(current\)\s+old-format\n/);
+    expect(list.stdout).toMatch(/legacy .*\(current\) +5m +legacy +old-format\n/);
     expect(list.stdout).toContain('Register each again with --replace (and its kubeconfig) to store the kubeconfig apart, in kubeconfigs/<name>.');
     expect(list.stdout).not.toContain(KUBE_TOKEN);
   });

@@ -6,10 +6,13 @@ import { clearRegisteredSecrets, createLogger } from '../../lib/log.ts';
 import {
   clustersFollowing,
   clustersFollowingRepo,
+  DEFAULT_HEALTH_TIMEOUT_SECONDS,
+  environmentOf,
   FileSecretStore,
   getCluster,
   getGitHubCredentials,
   getWebhookSecrets,
+  healthTimeoutMs,
   listClusters,
   listRegistrations,
   registerCluster,
@@ -194,6 +197,26 @@ describe('cluster registry', () => {
       expect(await removeCluster(store, 'gone')).toBe(true);
       expect(await store.list('')).toEqual(['clusters/old', 'kubeconfigs/old']);
     });
+  });
+
+  it('keeps the rollout settings, and healthTimeoutMs / environmentOf fill in the defaults', async () => {
+    await registerCluster(store, registration({ name: 'prod', healthTimeout: 0, environment: 'production', production: true }), { now });
+    await registerCluster(store, registration({ name: 'edge', healthTimeout: 90 }), { now });
+    await registerCluster(store, registration({ name: 'plain' }), { now });
+    const [edge, plain, prod] = await listClusters(store);
+    expect(prod).toMatchObject({ name: 'prod', healthTimeout: 0, environment: 'production', production: true });
+    expect(await getCluster(store, 'prod')).toMatchObject({ healthTimeout: 0, environment: 'production', production: true });
+    expect([healthTimeoutMs(prod!), healthTimeoutMs(edge!), healthTimeoutMs(plain!)]).toEqual([0, 90_000, DEFAULT_HEALTH_TIMEOUT_SECONDS * 1000]);
+    expect(DEFAULT_HEALTH_TIMEOUT_SECONDS).toBe(300);
+    expect([environmentOf(prod!), environmentOf(edge!), environmentOf(plain!)]).toEqual(['production', 'edge', 'plain']);
+    expect(plain).not.toHaveProperty('production');
+  });
+
+  it('a stored registration with an unusable health timeout or environment is corrupt, named as such', async () => {
+    await registerCluster(store, registration({ name: 'hand' }));
+    const stored = JSON.parse((await store.get('clusters/hand')) ?? '{}') as Record<string, unknown>;
+    await store.put('clusters/hand', JSON.stringify({ ...stored, healthTimeout: '5m', environment: '' }));
+    await expect(getCluster(store, 'hand')).rejects.toThrow(/\(healthTimeout is not a number of seconds from 0 to 3600, environment is not a valid environment name\)/);
   });
 
   it('a registration naming another cluster than its key is corrupt, not silently another cluster', async () => {

@@ -55,6 +55,38 @@ describe('validateRegistration', () => {
     if (value !== '') expect(errors[0]?.value).toBe(String(value).length > 100 ? expect.any(String) : value);
   });
 
+  it('accepts the rollout settings: a health timeout in seconds (0 = no wait), a GitHub environment, production', () => {
+    for (const healthTimeout of [0, 90, 3600]) {
+      const v = validateRegistration(registration({ healthTimeout }));
+      expect(v.ok && v.registration.healthTimeout).toBe(healthTimeout);
+    }
+    const v = validateRegistration(registration({ environment: 'production / eu-west', production: true }));
+    expect(v.ok && v.registration).toMatchObject({ environment: 'production / eu-west', production: true });
+    // Defaults are not stored: absent means 5 minutes, the cluster's name, not production.
+    const plain = validateRegistration(registration({ production: false }));
+    expect(plain.ok && plain.registration).not.toHaveProperty('production');
+    expect(plain.ok && plain.registration).not.toHaveProperty('healthTimeout');
+    expect(plain.ok && plain.registration).not.toHaveProperty('environment');
+  });
+
+  it.each([
+    ['healthTimeout', -1, '-1', /healthTimeout -1 must be a whole number of seconds from 0 \(do not wait for health\) to 3600/],
+    ['healthTimeout', 3601, '3601', /healthTimeout 3601 must be a whole number of seconds from 0/],
+    ['healthTimeout', 1.5, '1.5', /healthTimeout 1.5 must be a whole number/],
+    ['healthTimeout', '300', '300', /healthTimeout "300" must be a whole number/],
+    ['environment', '', '', /environment "" must not be empty/],
+    ['environment', 'e'.repeat(256), expect.any(String), /is longer than 255 characters/],
+    ['environment', 'prod\nstaging', 'prod\nstaging', /environment "prod\\nstaging" contains a control character/],
+    ['environment', 42, '42', /environment "42" must be a string/],
+    ['production', 'yes', 'yes', /production must be true or false, got "yes"/],
+  ])('%s = %j is refused, naming the field and the value', (field, value, shown, message) => {
+    const errors = errorsOf(registration({ [field]: value }));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'REGISTRY_INVALID', field });
+    expect(errors[0]?.message).toMatch(message);
+    expect(errors[0]?.value).toEqual(shown);
+  });
+
   it('reports every bad field at once', () => {
     const errors = errorsOf({ name: 'Bad Name', repo: 'nope', branch: '', dir: '../x', kubeconfig: KUBECONFIG });
     expect(errors.map((e) => e.field).sort()).toEqual(['branch', 'dir', 'name', 'repo']);

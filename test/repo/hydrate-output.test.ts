@@ -114,6 +114,20 @@ describe('cleaning', () => {
     expect(obj.metadata.labels).toEqual({ 'configsync.gke.io/declared-version': 'v1', 'pushsync.dev/x': 'y' });
   });
 
+  it('keeps the user-authored pushsync.dev/health annotation (the rollout opt-out) while dropping the added pushsync.dev/ keys', () => {
+    const obj: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: 'foo', annotations: { ...stamped('namespaces/foo/job.yaml'), 'pushsync.dev/health': 'ignore' } },
+    };
+    expect(cleanObject(obj).metadata).toEqual({ name: 'migrate', namespace: 'foo', annotations: { 'pushsync.dev/health': 'ignore' } });
+    // And through the whole output, as `pushsync hydrate` writes it.
+    const files = hydrateFiles([result('defaultcluster', [obj])], { format: 'yaml' });
+    expect(files).toHaveLength(1);
+    expect(files[0]?.content).toContain('pushsync.dev/health: ignore');
+    expect(files[0]?.content).not.toContain('source-path');
+  });
+
   it('removes depth labels and the added hnc managed-by from Namespaces, restoring a value the user declared', () => {
     const added = namespace('c', {
       labels: { 'a.tree.hnc.x-k8s.io/depth': '1', 'c.tree.hnc.x-k8s.io/depth': '0', team: 'x' },
