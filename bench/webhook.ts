@@ -275,7 +275,9 @@ async function startPlanes(n: number): Promise<ControlPlane[]> {
 
 async function clusters(store: FileSecretStore, github: GitHubServer, seedSha: string): Promise<void> {
   const register = async (name: string, cp: ControlPlane): Promise<void> => {
-    const r = await registerCluster(store, { name, kubeconfig: cp.kubeconfig, repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy' }, { replace: true });
+    // Health timeout 0: these are bare API servers (no nodes), where no Deployment becomes
+    // Available; push → healthy on a plane that runs workloads is bench/rollout.ts.
+    const r = await registerCluster(store, { name, kubeconfig: cp.kubeconfig, repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy', healthTimeout: 0 }, { replace: true });
     if (!r.ok) throw new Error(`register ${name}: ${r.errors.map((e) => e.message).join('; ')}`);
   };
   const manifests = seedFiles()[MANIFESTS] ?? '';

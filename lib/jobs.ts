@@ -1,6 +1,7 @@
 /**
- * The job payloads that travel between functions — PushJob (webhook → sync) and ApplyJob
- * (sync/resync → apply) — with their parsers and their JSON form, in one module.
+ * The job payloads that travel between functions — PushJob (webhook → sync), ApplyJob
+ * (sync/resync → apply) and HealthJob (apply → health → health, delayed) — with their parsers
+ * and their JSON form, in one module.
  *
  * Pure and dependency-free on purpose: the webhook's bundle imports it to build a PushJob, and
  * must not carry the sync engine (Kubernetes client, YAML, the repo rules) to do so. Plain
@@ -76,6 +77,41 @@ export interface ApplyJob {
   readonly delta?: JobDelta;
 }
 
+/**
+ * One follow-up health check of a rollout (design.md "Green means running"): the apply job
+ * schedules the first, each check the next, until the rollout is healthy, fails, times out or
+ * is superseded. Everything a check needs to report travels here, nothing it needs to decide:
+ * what to check and whether it is still wanted are read from the cluster's inventory.
+ */
+export interface HealthJob {
+  readonly deliveryId: string;
+  readonly owner: string;
+  readonly name: string;
+  /** The commit whose rollout is awaited. */
+  readonly sha: string;
+  readonly cluster: string;
+  readonly installationId?: number;
+  /** The check run the apply left in progress (App only). */
+  readonly checkRunId?: number;
+  readonly deploymentId?: number;
+  /**
+   * The apply's rollout token (the inventory's): another apply since, even of the same commit,
+   * ends this wait. Absent when the inventory has none (written before tokens existed and left
+   * unchanged since): the wait then follows the commit alone.
+   */
+  readonly rollout?: string;
+  /** Epoch ms: when the apply started ("healthy in 41 s" counts from it). */
+  readonly startedAt: number;
+  /** Epoch ms: past it the rollout fails with what is still in progress (the cluster's health timeout). */
+  readonly timeoutAt: number;
+  /** Checks made so far, the apply's own first one included: the next delay grows with it. */
+  readonly check: number;
+  /** What the apply did, e.g. `applied 25 (3 created)`: the start of every progress text. */
+  readonly applied: string;
+  /** The pending description last posted: an unchanged one is not written again. */
+  readonly progress?: string;
+}
+
 /** Stable code of every payload refusal (kept from when the parsers lived in lib/sync). */
 export const BAD_PAYLOAD = 'SYNC_BAD_PAYLOAD';
 
@@ -105,7 +141,7 @@ export function fromPush(job: PushJob): Pick<ApplyJob, 'ancestor' | 'delta'> {
 }
 
 /** The JSON value an Invoker carries (optional fields left out, as JSON would). */
-export function toPayload(job: ApplyJob | PushJob): JsonValue {
+export function toPayload(job: ApplyJob | PushJob | HealthJob): JsonValue {
   return JSON.parse(JSON.stringify(job)) as JsonValue;
 }
 
@@ -136,6 +172,34 @@ export function parseApplyJob(v: JsonValue): ApplyJob {
     ...(o?.quiet === true ? { quiet: true } : {}),
     ...(ancestor !== undefined ? { ancestor } : {}),
     ...(delta !== undefined ? { delta } : {}),
+  };
+}
+
+const positiveInt = (v: JsonValue | undefined): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined);
+
+export function parseHealthJob(v: JsonValue): HealthJob {
+  const o = record(v);
+  const malformed = (why: string) => new JobPayloadError(`health payload ${why}: ${JSON.stringify(v).slice(0, 200)}`);
+  if (o === undefined) throw malformed('is not an object');
+  for (const k of ['deliveryId', 'owner', 'name', 'sha', 'cluster', 'applied']) {
+    if (typeof o[k] !== 'string' || o[k] === '') throw malformed(`has no ${k}`);
+  }
+  if (!SHA.test(o.sha as string)) throw malformed('has a malformed sha');
+  for (const k of ['startedAt', 'timeoutAt', 'check']) {
+    if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k]) || (o[k] as number) < 0) throw malformed(`has a malformed ${k}`);
+  }
+  for (const k of ['installationId', 'checkRunId', 'deploymentId']) {
+    if (o[k] !== undefined && positiveInt(o[k]) === undefined) throw malformed(`has a malformed ${k}`);
+  }
+  if (o.progress !== undefined && typeof o.progress !== 'string') throw malformed('has a malformed progress');
+  if (o.rollout !== undefined && (typeof o.rollout !== 'string' || o.rollout === '')) throw malformed('has a malformed rollout');
+  const optional = (k: 'installationId' | 'checkRunId' | 'deploymentId') => (o[k] !== undefined ? { [k]: o[k] as number } : {});
+  return {
+    deliveryId: o.deliveryId as string, owner: o.owner as string, name: o.name as string, sha: o.sha as string, cluster: o.cluster as string,
+    ...(typeof o.rollout === 'string' ? { rollout: o.rollout } : {}),
+    startedAt: o.startedAt as number, timeoutAt: o.timeoutAt as number, check: o.check as number, applied: o.applied as string,
+    ...optional('installationId'), ...optional('checkRunId'), ...optional('deploymentId'),
+    ...(typeof o.progress === 'string' ? { progress: o.progress } : {}),
   };
 }
 

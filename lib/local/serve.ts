@@ -99,6 +99,10 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
         timeoutMs: config.shutdownTimeoutMs,
       });
       const answered = await server.close(config.shutdownTimeoutMs);
+      // Follow-up health checks wait on timers for minutes: not work to drain. Their rollouts'
+      // statuses stay pending until the next push to that cluster (said in the log).
+      const unfollowed = wired.invoker.cancelDelayed();
+      if (unfollowed > 0) logger.warn('shutting down: rollouts no longer followed; their statuses stay pending until the next push', { healthChecks: unfollowed });
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
         wired.invoker.idle().then(() => true),

@@ -1,6 +1,6 @@
 /**
- * The product on one machine: the webhook function, the sync and apply handlers, and the
- * in-process fan-out between them, over one SecretStore. `pushsync serve`, the demo, the
+ * The product on one machine: the webhook function, the sync, apply and health handlers, and the
+ * in-process fan-out between them (delayed health checks on its timers), over one SecretStore. `pushsync serve`, the demo, the
  * benchmark and the end-to-end tests all wire through here, so they run the same thing.
  * The webhook is the same endpoint the Lambda function serves (lib/github/webhook-endpoint.ts),
  * secret caching and the re-read after a rotation included.
@@ -32,6 +32,8 @@ export interface WireOptions {
   readonly targetUrl?: string;
   readonly secretCache?: WebhookEndpointDeps['secretCache'];
   readonly onDeadLetter?: (failure: DeadLetter) => void;
+  /** Longest gap between two health checks of a rollout (default: lib/sync's HEALTH_DEFAULTS). */
+  readonly healthIntervalMs?: number;
 }
 
 export interface Wired {
@@ -69,10 +71,13 @@ export function wireLocal(options: WireOptions): Wired {
     }),
     blobCache: options.blobCache ?? new BlobCache(),
     ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
+    ...(options.healthIntervalMs !== undefined ? { healthIntervalMs: options.healthIntervalMs } : {}),
   };
   const handlers = handlersFor(deps);
   invoker.register('sync', handlers.sync);
   invoker.register('apply', handlers.apply);
+  // Follow-up health checks: the same handler as the Lambda function, on the invoker's timers.
+  invoker.register('health', handlers.health);
   const webhook = createWebhookEndpoint({ secrets: store, invoker, logger, ...(options.secretCache ? { secretCache: options.secretCache } : {}) });
   return { webhook, invoker, deps };
 }

@@ -7,21 +7,30 @@
  * started). Whether the invocation is retried is the handler's decision (handlers.ts): only a
  * `retry` outcome is. The cluster connection is closed on every path.
  */
-import { Codes, apply, connect, plan, type Connection, type RunStatus } from '../cluster/index.ts';
-import { concludeContext, isAncestor, reportCluster, type CommitRef, type ContextConclusion } from '../github/index.ts';
-import type { ApplyJob } from '../jobs.ts';
-import { credentialPolicy, getCluster } from '../registry/index.ts';
+import { Codes, apply, checkRollout, connect, plan, type ApplyResult, type Connection, type RunStatus } from '../cluster/index.ts';
+import { concludeContext, describeApplied, isAncestor, reportCluster, type ClusterReport, type CommitRef, type ContextConclusion } from '../github/index.ts';
+import type { ApplyJob, HealthJob } from '../jobs.ts';
+import { credentialPolicy, getCluster, healthTimeoutMs, type RegisteredCluster } from '../registry/index.ts';
 import { compile } from '../repo/index.ts';
 import { readGitHubDir } from '../source/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
+import { openDeployment, trackDeployment, type DeploymentTracker } from './deployment.ts';
 import { messageOf } from './errors.ts';
 import { concluding, deadlineReached, fromThrown, isPastDeadline, type JobOptions, type Unfinished } from './outcome.ts';
+import { followRollout } from './rollout.ts';
 
 type Counts = Readonly<Record<string, number>>;
 
 export type ApplyOutcome =
-  /** The cluster matches the commit. `reported` is false for a quiet resync that changed nothing. */
+  /**
+   * The cluster matches the commit and (unless the cluster's health timeout is 0) every object
+   * is healthy. `reported` is false for a quiet resync that changed nothing.
+   */
   | { readonly kind: 'applied'; readonly counts: Counts; readonly reported: boolean }
+  /** Applied; the rollout is under way and a health check is scheduled (it owns the status now). */
+  | { readonly kind: 'rolling-out'; readonly counts: Counts; readonly delayMs: number }
+  /** Applied, but an object is already Failed (reported `failure` naming it). */
+  | { readonly kind: 'unhealthy'; readonly counts: Counts; readonly description: string }
   /** The run finished with objects that failed (reported `failure` with what failed). */
   | { readonly kind: 'partial'; readonly counts: Counts }
   /** The cluster already has a newer commit: nothing done. */
@@ -66,16 +75,71 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
   });
   let session: GitHubSession | undefined;
   let conn: Connection | undefined;
+  /** This commit's Deployment to this cluster's environment (apply mode); best effort, never decides the outcome. */
+  let deployment: DeploymentTracker | undefined;
   /** Every path but a full report ends here: the status and the check run, both final. */
   const conclude = async (c: Omit<ContextConclusion, 'name'>): Promise<void> => {
     if (session === undefined) return;
     await concludeContext(session.octokit, commit, { name: job.cluster, ...c }, reportOptions(session));
+    await deployment?.set(c.state === 'success' ? 'success' : c.state === 'failure' ? 'failure' : 'error', c.description);
   };
   const unfinished = async (o: Unfinished, prefix = ''): Promise<ApplyOutcome> => {
     log.error(o.kind === 'retry' ? 'transient failure: will be retried' : o.kind === 'error' ? 'internal error: not retried' : 'failed', { code: o.code, error: o.message });
     // The status says what happened now; a later successful retry overwrites it.
     await conclude(concluding(job.cluster, o, prefix)).catch((err: unknown) => log.error('could not report the failure on GitHub', { error: messageOf(err) }));
     return o;
+  };
+
+  /**
+   * The apply's own first look at the rollout (most objects are healthy at once), then
+   * rollout.ts: the verdict now, or the progress and a scheduled health check that owns the
+   * status from here.
+   */
+  const awaitHealth = async (r: ApplyResult, report: ClusterReport, reg: RegisteredCluster, c: Connection): Promise<ApplyOutcome> => {
+    const s = session as GitHubSession;
+    const first: HealthJob = {
+      deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.sha, cluster: job.cluster,
+      ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),
+      ...(job.checkRunId !== undefined ? { checkRunId: job.checkRunId } : {}),
+      ...(deployment?.id !== undefined ? { deploymentId: deployment.id } : {}),
+      // An inventory written before rollout tokens has none after a no-op run: the wait then
+      // follows the commit alone.
+      ...(r.rollout ? { rollout: r.rollout } : {}),
+      startedAt: Date.parse(r.startedAt),
+      timeoutAt: Date.now() + healthTimeoutMs(reg),
+      check: 1,
+      applied: describeApplied(report),
+    };
+    const check = await checkRollout(c, {
+      commit: job.sha,
+      ...(r.rollout !== undefined ? { rollout: r.rollout } : {}),
+      ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const o = await followRollout(
+      {
+        octokit: s.octokit, checkRuns: s.checkRuns, commit, cluster: job.cluster, log, apply: report,
+        deployment: deployment ?? trackDeployment(s.octokit, commit, undefined, log),
+        invoker: deps.invoker,
+        ...(deps.targetUrl ? { targetUrl: deps.targetUrl } : {}),
+        ...(deps.healthIntervalMs !== undefined ? { intervalMs: deps.healthIntervalMs } : {}),
+      },
+      first,
+      check,
+    );
+    log.info('first health check', { outcome: o.kind });
+    switch (o.kind) {
+      case 'healthy':
+        return { kind: 'applied', counts: r.counts, reported: true };
+      case 'waiting':
+        return { kind: 'rolling-out', counts: r.counts, delayMs: o.delayMs };
+      case 'unhealthy':
+        return { kind: 'unhealthy', counts: r.counts, description: o.description };
+      case 'superseded':
+        return { kind: 'superseded', by: o.by };
+      default:
+        return o;
+    }
   };
 
   try {
@@ -109,6 +173,12 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
     }
     // Nothing is started that the function's time cannot see through to a report.
     if (isPastDeadline(options)) return await unfinished(deadlineReached(`no time left to ${job.mode} before the function's timeout`));
+    // The Environments page: the commit, valid for this cluster, is on its way there (best
+    // effort, never throws). A resync opens one only if it has to change something (below).
+    if (job.mode === 'apply' && !job.quiet) {
+      deployment = trackDeployment(octokit, commit, await openDeployment(octokit, commit, reg, log, deps.targetUrl), log, deps.targetUrl);
+      await deployment.set('in_progress', `applying ${job.sha.slice(0, 7)} to ${job.cluster}`);
+    }
     const objects = compiled.objects.map((d) => d.obj);
     conn = await connect(reg.kubeconfig, { ...(reg.context ? { context: reg.context } : {}), cluster: reg.name, policy: credentialPolicy(reg) });
     const bounds = { ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), ...(options.signal ? { signal: options.signal } : {}) };
@@ -131,8 +201,20 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
     if (r.status === 'failed' && (r.error?.retryable || isPastDeadline(options))) return await unfinished(stopped(r.error, options));
     const changed = r.counts.created + r.counts.configured + r.counts.pruned + r.counts.failed > 0;
     const reported = !(job.quiet && r.status === 'applied' && !changed);
-    if (reported) await reportCluster(octokit, commit, { cluster: job.cluster, mode: 'apply', ...r }, reportOptions(session));
-    return outcomeOf(r.status, r, reported);
+    if (!reported) return outcomeOf(r.status, r, false);
+    // A resync that had to correct drift deployed again: the environment shows it.
+    if (job.quiet && r.status !== 'superseded') {
+      const id = await openDeployment(octokit, commit, reg, log, deps.targetUrl);
+      deployment = trackDeployment(octokit, commit, id, log, deps.targetUrl);
+      await deployment.set('in_progress', `correcting drift on ${job.cluster}`);
+    }
+    const report: ClusterReport = { cluster: job.cluster, mode: 'apply', ...r };
+    if (r.status === 'applied' && healthTimeoutMs(reg) > 0) {
+      return await awaitHealth(r, report, reg, conn);
+    }
+    await reportCluster(octokit, commit, report, reportOptions(session));
+    await deployment?.set(r.status === 'applied' ? 'success' : r.status === 'superseded' ? 'inactive' : 'failure', r.status === 'superseded' ? `superseded by ${(r.supersededBy ?? '').slice(0, 7)}` : `${r.status}: ${job.sha.slice(0, 7)}`);
+    return outcomeOf(r.status, r, true);
   } catch (e) {
     // Aborted by the deadline's backstop: whatever the aborted call threw, it is the deadline.
     return await unfinished(options.signal?.aborted ? deadlineReached(`stopped before the function's timeout: ${messageOf(e)}`) : fromThrown(e));

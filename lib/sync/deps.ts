@@ -21,6 +21,11 @@ export interface SyncDeps {
   readonly blobCache?: BlobCache;
   /** Link on every status (e.g. a dashboard or the function's logs). */
   readonly targetUrl?: string;
+  /**
+   * The longest wait between two health checks of a rollout (default HEALTH_DEFAULTS.intervalMs);
+   * the first checks come sooner (rollout.ts nextDelay). Tests set it short.
+   */
+  readonly healthIntervalMs?: number;
 }
 
 export interface GitHubSession {

@@ -1,8 +1,9 @@
 import type { FunctionName, InvocationContext, JsonValue } from '../fanout/index.ts';
-import { parseApplyJob, parsePushJob } from '../jobs.ts';
+import { parseApplyJob, parseHealthJob, parsePushJob } from '../jobs.ts';
 import { runApply, type ApplyOutcome } from './apply.ts';
 import type { SyncDeps } from './deps.ts';
 import { DEADLINE, SyncError, classify } from './errors.ts';
+import { runHealthCheck, type HealthOutcome } from './health.ts';
 import type { JobOptions } from './outcome.ts';
 import { runSync, type SyncOutcome } from './sync.ts';
 
@@ -25,7 +26,7 @@ export interface Rejected {
   readonly message: string;
 }
 
-export type HandlerOutcome = SyncOutcome | ApplyOutcome | Rejected;
+export type HandlerOutcome = SyncOutcome | ApplyOutcome | HealthOutcome | Rejected;
 
 /** A FunctionHandler whose returned value is the job's outcome. */
 export type JobHandler = (payload: JsonValue, context: InvocationContext) => Promise<HandlerOutcome>;
@@ -40,6 +41,7 @@ export function handlersFor(deps: SyncDeps): Record<FunctionName, JobHandler> {
   return {
     sync: (payload, context) => handle(deps, context, parsePushJob, payload, (job, options) => runSync(job, deps, options)),
     apply: (payload, context) => handle(deps, context, parseApplyJob, payload, (job, options) => runApply(job, deps, options)),
+    health: (payload, context) => handle(deps, context, parseHealthJob, payload, (job, options) => runHealthCheck(job, deps, options)),
   };
 }
 
@@ -48,7 +50,7 @@ async function handle<J>(
   context: InvocationContext,
   parse: (payload: JsonValue) => J,
   payload: JsonValue,
-  run: (job: J, options: JobOptions) => Promise<SyncOutcome | ApplyOutcome>,
+  run: (job: J, options: JobOptions) => Promise<SyncOutcome | ApplyOutcome | HealthOutcome>,
 ): Promise<HandlerOutcome> {
   let job: J;
   try {
@@ -67,7 +69,7 @@ async function handle<J>(
   );
   // The timer must not keep `serve` or a test process alive once the job is done.
   timer.unref();
-  let outcome: SyncOutcome | ApplyOutcome;
+  let outcome: SyncOutcome | ApplyOutcome | HealthOutcome;
   try {
     outcome = await run(job, { deadline, signal: abort.signal });
   } finally {

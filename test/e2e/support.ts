@@ -35,20 +35,32 @@ export interface Product {
   readonly deps: SyncDeps;
   /** Deliver a push of `after` on `branch` (as GitHub would), wait until every job is done. */
   push(branch: string, before: string | undefined, after: string, options?: { deliveryId?: string; wait?: boolean }): Promise<HttpResponse>;
-  register(name: string, kubeconfig: string, branch?: string): Promise<void>;
+  /**
+   * Register a cluster following `branch`. The health timeout defaults to 0 (no wait for
+   * rollouts): these tests run on the bare control plane, where no Deployment ever becomes
+   * Available. The rollout tests, on the workload plane, pass their own.
+   */
+  register(name: string, kubeconfig: string, branch?: string, extra?: { readonly healthTimeout?: number; readonly environment?: string; readonly production?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startProduct(): Promise<Product> {
+export interface ProductOptions {
+  /** Check every GitHub call against the OpenAPI description (the stand-in's contract mode). */
+  readonly contract?: boolean;
+  /** Longest gap between two health checks (default 1 s here: rollouts on the workload plane take seconds). */
+  readonly healthIntervalMs?: number;
+}
+
+export async function startProduct(options: ProductOptions = {}): Promise<Product> {
   const home = await mkdtemp(join(tmpdir(), 'pushsync-e2e-'));
-  const github = await startGitHubServer({ owner: OWNER, repo: REPO });
+  const github = await startGitHubServer({ owner: OWNER, repo: REPO, ...(options.contract ? { contract: true } : {}) });
   const store = new FileSecretStore(home);
   await setGitHubToken(store, github.token);
   await setWebhookSecrets(store, [SECRET]);
   const logLines: string[] = [];
   const logger: Logger = createLogger({ sink: (l) => logLines.push(l), level: 'debug' });
   const counter = new ApiCallCounter();
-  const { webhook, invoker, deps } = wireLocal({ store, logger, githubBaseUrl: github.url, counter, writeSpacingMs: 0, retryDelaysMs: [50, 100] });
+  const { webhook, invoker, deps } = wireLocal({ store, logger, githubBaseUrl: github.url, counter, writeSpacingMs: 0, retryDelaysMs: [50, 100], healthIntervalMs: options.healthIntervalMs ?? 1_000 });
 
   return {
     github, store, invoker, webhook, counter, logLines, deps,
@@ -59,8 +71,8 @@ export async function startProduct(): Promise<Product> {
       if (options.wait !== false) await invoker.idle();
       return res;
     },
-    async register(name, kubeconfig, branch = 'main') {
-      const r = await registerCluster(store, { name, kubeconfig, repo: `${OWNER}/${REPO}`, branch, dir: '.', sourceFormat: 'hierarchy' }, { replace: true });
+    async register(name, kubeconfig, branch = 'main', extra = {}) {
+      const r = await registerCluster(store, { name, kubeconfig, repo: `${OWNER}/${REPO}`, branch, dir: '.', sourceFormat: 'hierarchy', healthTimeout: 0, ...extra }, { replace: true });
       if (!r.ok) throw new Error(`register ${name}: ${JSON.stringify(r.errors)}`);
     },
     async close() {

@@ -88,7 +88,7 @@ async function deliver(name: string, server: string, command: string): Promise<{
   vi.stubEnv(EXEC_ALLOWLIST_ENV, `aws,${command}`);
   const r = await registerCluster(
     world.store,
-    { name, kubeconfig: execKubeconfig(name, server, command), repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy', allowExec: true, execAllow: [command] },
+    { name, kubeconfig: execKubeconfig(name, server, command), repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy', allowExec: true, execAllow: [command], healthTimeout: 0 },
     { replace: true },
   );
   if (!r.ok) throw new Error(`register ${name}: ${JSON.stringify(r.errors)}`);

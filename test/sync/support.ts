@@ -101,7 +101,7 @@ export interface World {
   readonly logLines: string[];
   /** Replace the fan-out's invoke (to make it fail). */
   setInvoke(invoke: Invoker['invoke'] | undefined): void;
-  register(name: string, kubeconfig: string, extra?: { branch?: string; plans?: boolean; dir?: string }): Promise<void>;
+  register(name: string, kubeconfig: string, extra?: { branch?: string; plans?: boolean; dir?: string; healthTimeout?: number }): Promise<void>;
   /** Every pushsync check run, and every latest status, on `sha`. */
   checkRuns(sha: string): { name: string; status: string; conclusion: string | null; summary: string | null }[];
   statuses(sha: string): Record<string, string>;
@@ -150,7 +150,8 @@ export async function startWorld(options: { blobCache?: BlobCache } = {}): Promi
     async register(name, kubeconfig, extra = {}) {
       const r = await registerCluster(
         store,
-        { name, kubeconfig, repo: `${OWNER}/${REPO}`, branch: extra.branch ?? 'main', dir: extra.dir ?? '.', sourceFormat: 'hierarchy', ...(extra.plans !== undefined ? { plans: extra.plans } : {}) },
+        // Health timeout 0 unless given: these jobs run on the bare control plane (or none), where no rollout ever finishes.
+        { name, kubeconfig, repo: `${OWNER}/${REPO}`, branch: extra.branch ?? 'main', dir: extra.dir ?? '.', sourceFormat: 'hierarchy', healthTimeout: extra.healthTimeout ?? 0, ...(extra.plans !== undefined ? { plans: extra.plans } : {}) },
         { replace: true },
       );
       if (!r.ok) throw new Error(`register ${name}: ${JSON.stringify(r.errors)}`);
