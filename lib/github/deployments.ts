@@ -3,6 +3,7 @@
  * page shows which commit runs on which cluster, with its history:
  *
  *   createDeployment(octokit, commit, {environment, production, cluster})  → deployment id
+ *   findDeployment(octokit, commit, environment)                           → the newest one's id, if any
  *   setDeploymentState(octokit, repo, id, 'queued' | 'in_progress' | 'success' | …, {description, logUrl})
  *
  * The deployment records what pushsync does; it never asks GitHub to gate or merge anything:
@@ -65,6 +66,20 @@ export async function createDeployment(octokit: Octokit, commit: CommitRef, d: D
     `GitHub did not create a deployment of ${short(commit.sha)} to environment ${JSON.stringify(d.environment)}: it answered ${res.status} (${said})`,
     { code: 'GITHUB_DEPLOYMENT_REFUSED', call: `POST /repos/${commit.owner}/${commit.repo}/deployments`, status: res.status, retryable: false },
   );
+}
+
+/**
+ * The newest deployment pushsync made of `commit` to `environment`, if any: a retried or
+ * redelivered apply of the same commit continues it instead of adding another to the
+ * environment's history.
+ */
+export async function findDeployment(octokit: Octokit, commit: CommitRef, environment: string): Promise<number | undefined> {
+  try {
+    const res = await octokit.rest.repos.listDeployments({ owner: commit.owner, repo: commit.repo, sha: commit.sha, environment, task: 'deploy', per_page: 1 });
+    return res.data[0]?.id;
+  } catch (err) {
+    throw deploymentError(err, `list the deployments of ${short(commit.sha)} to environment ${JSON.stringify(environment)}`);
+  }
 }
 
 export interface DeploymentStateOptions {

@@ -82,7 +82,7 @@ export type {
   RolloutVerdict,
   VetOutcome,
 } from './summary.ts';
-export { createDeployment, DEPLOYMENTS_PERMISSION, setDeploymentState } from './deployments.ts';
+export { createDeployment, findDeployment, DEPLOYMENTS_PERMISSION, setDeploymentState } from './deployments.ts';
 export type { DeploymentRequest, DeploymentState, DeploymentStateOptions } from './deployments.ts';
 export { createWebhookHandler, WebhookConfigError, WebhookCodes, WEBHOOK_DEFAULTS, MAX_PUSH_CHANGED_PATHS, MAX_PUSH_CHANGED_PATH_BYTES, MAX_BRANCH_BYTES } from './webhook.ts';
 export type { PushJob, PushChanges, PushPayload, PingPayload, WebhookHandlerOptions, WebhookSecretSource } from './webhook.ts';

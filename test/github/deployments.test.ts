@@ -4,7 +4,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDeployment, createOctokit, DEPLOYMENTS_PERMISSION, isGitHubError, postStatus, setDeploymentState } from '../../lib/github/index.ts';
+import { createDeployment, createOctokit, DEPLOYMENTS_PERMISSION, findDeployment, isGitHubError, postStatus, setDeploymentState } from '../../lib/github/index.ts';
 import type { GitHubError } from '../../lib/github/index.ts';
 import { setupHints } from '../../lib/local/index.ts';
 import { startGitHubServer } from '../helpers/github-server.ts';
@@ -144,6 +144,25 @@ describe('createDeployment and setDeploymentState', () => {
     expect(status?.description).not.toContain('ghp_');
     expect(status?.description.startsWith('Secret/shop/db: [redacted]')).toBe(true);
     expect(status?.description.endsWith('y END')).toBe(true);
+  });
+});
+
+describe('findDeployment', () => {
+  it('finds the newest deployment of the commit to that environment (a retry continues it), and none for another environment or commit', async () => {
+    const c = { ...repo(), sha: sha2 };
+    expect(await findDeployment(app, c, 'find-me')).toBeUndefined();
+    const first = await createDeployment(app, c, { environment: 'find-me', production: false, cluster: 'find-me' });
+    const second = await createDeployment(app, c, { environment: 'find-me', production: false, cluster: 'find-me' });
+    await createDeployment(app, c, { environment: 'elsewhere', production: false, cluster: 'elsewhere' });
+    expect(second).not.toBe(first);
+    expect(await findDeployment(app, c, 'find-me')).toBe(second);
+    expect(await findDeployment(app, { ...c, sha }, 'find-me')).toBeUndefined();
+  });
+
+  it('without the permission: GITHUB_DEPLOYMENTS_FORBIDDEN, as for the writes', async () => {
+    server.setDeploymentsPermission('none');
+    const e = await refusal(findDeployment(app, { ...repo(), sha }, 'any'));
+    expect(e.code).toBe('GITHUB_DEPLOYMENTS_FORBIDDEN');
   });
 });
 
