@@ -5,6 +5,7 @@
  * Secret values are read from a file or stdin, never from argv: argv is visible in `ps`.
  */
 import { readFile } from 'node:fs/promises';
+import { textTable } from '../../lib/text-table.ts';
 import { DEFAULT_EXEC_ALLOWLIST, EXEC_ALLOWLIST_ENV } from '../../lib/cluster/index.ts';
 import {
   AwsSecretStore,
@@ -357,7 +358,7 @@ async function list(args: readonly string[], io: Io, sources: InputSources): Pro
     return EXIT_OK;
   }
   io.stdout(
-    table(
+    textTable(
       ['NAME', 'REPO', 'BRANCH', 'DIR', 'FORMAT', 'CONTEXT', 'HEALTH', 'ENVIRONMENT', 'FLAGS'],
       registrations.map(({ cluster: c, combined }) => [
         c.name,
@@ -491,7 +492,7 @@ async function listSecrets(args: readonly string[], io: Io, sources: InputSource
   const names = new Set(await store.list(''));
   const rows = Object.entries(SECRET_KINDS).map(([kind, name]) => [kind, names.has(name) ? 'set' : 'not set']);
   const clusters = [...names].filter((n) => n.startsWith(SecretNames.clusterPrefix)).length;
-  io.stdout(`${table(['SECRET', 'STATE'], rows)}${clusters} cluster registration(s) (see 'pushsync clusters list'); store: ${where(store)}\n`);
+  io.stdout(`${textTable(['SECRET', 'STATE'], rows)}${clusters} cluster registration(s) (see 'pushsync clusters list'); store: ${where(store)}\n`);
   return EXIT_OK;
 }
 
@@ -546,12 +547,4 @@ function fieldErrors(what: string, errors: readonly FieldError[], flags: Readonl
   return `pushsync ${what}: ${errors.length === 1 ? 'invalid value' : `${errors.length} invalid values`}\n${lines.join('\n')}\n`;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
-}
+

@@ -3,6 +3,7 @@
  * run's table and the CLI (`pushsync status`, `pushsync apply --wait`) all read the same
  * ObjectHealth values through these. Pure.
  */
+import { textTable } from '../text-table.ts';
 import { formatPodCause } from './health.ts';
 import type { ObjectHealth } from './rollout.ts';
 
@@ -51,11 +52,5 @@ export function renderHealthTable(objects: readonly ObjectHealth[]): string {
   const header = ['KIND', 'NAMESPACE', 'NAME', 'HEALTH', 'REASON', ...(withCause ? ['CAUSE'] : [])];
   const rows = objects.map((o) => [o.kind, o.namespace ?? '-', o.name, o.health.status, o.health.reason, ...(withCause ? [o.cause ? formatPodCause(o.cause) : '-'] : [])]);
   // REASON is padded only when CAUSE follows it.
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
+  return textTable(header, rows);
 }

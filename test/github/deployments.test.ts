@@ -2,18 +2,15 @@
  * A GitHub Deployment per cluster and commit (issue 11 §5), against the stand-in with every
  * request and answer checked against GitHub's OpenAPI description.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDeployment, createOctokit, DEPLOYMENTS_PERMISSION, findDeployment, isGitHubError, postStatus, setDeploymentState } from '../../lib/github/index.ts';
-import type { GitHubError } from '../../lib/github/index.ts';
+import { createDeployment, DEPLOYMENTS_PERMISSION, findDeployment, isGitHubError, postStatus, setDeploymentState } from '../../lib/github/index.ts';
+import type { createOctokit, GitHubError } from '../../lib/github/index.ts';
 import { setupHints } from '../../lib/local/index.ts';
-import { startGitHubServer } from '../helpers/github-server.ts';
 import type { GitHubServer } from '../helpers/github-server.ts';
-import { recordingLog, REPO_YAML, tokenClient } from './support.ts';
+import { appStandIn, REPO_YAML, tokenClient } from './support.ts';
 
 const appId = 41;
 const installationId = 9;
-const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 let server: GitHubServer;
 let app: ReturnType<typeof createOctokit>;
@@ -21,16 +18,9 @@ let sha: string;
 let sha2: string;
 
 beforeAll(async () => {
-  server = await startGitHubServer({ contract: true, app: { appId, installationId, publicKey: keys.publicKey } });
+  ({ server, octokit: app } = await appStandIn({ appId, installationId }));
   sha = await server.git.commit({ 'policy/system/repo.yaml': REPO_YAML }, { message: 'first' });
   sha2 = await server.git.commit({ 'README.md': 'second\n' }, { message: 'second' });
-  app = createOctokit({
-    auth: { kind: 'app', appId, installationId, privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
-    baseUrl: server.url,
-    retryBaseDelayMs: 1,
-    writeSpacingMs: 0,
-    log: recordingLog([]),
-  });
 });
 
 afterAll(async () => {
@@ -209,7 +199,7 @@ describe('refusals carry stable codes', () => {
   });
 
   it('a rate limit stays a rate limit (retryable), not a permission problem', async () => {
-    const limited = createOctokit({ auth: { kind: 'token', token: server.token }, baseUrl: server.url, retryBaseDelayMs: 1, writeSpacingMs: 0, rateLimitRetries: 0, log: recordingLog([]) });
+    const limited = tokenClient(server, { rateLimitRetries: 0 }).octokit;
     server.rateLimit({ method: 'POST', path: `/repos/${server.owner}/${server.repo}/deployments`, times: 1, resetInSeconds: 3600 });
     const err = await refusal(createDeployment(limited, { ...repo(), sha }, { environment: 'x', production: false, cluster: 'x' }));
     expect([err.code, err.retryable]).toEqual(['GITHUB_RATE_LIMITED', true]);

@@ -1,8 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyResult, PlanResult } from '../../lib/cluster/index.ts';
 import {
-  createOctokit,
   describeClusterRun,
   describeVet,
   fitDescription,
@@ -16,11 +14,10 @@ import {
   statusContext,
   vetAnnotations,
 } from '../../lib/github/index.ts';
-import type { ClusterReport, ReportedError } from '../../lib/github/index.ts';
+import type { ClusterReport, createOctokit, ReportedError } from '../../lib/github/index.ts';
 import type { VetError } from '../../lib/repo/index.ts';
-import { startGitHubServer } from '../helpers/github-server.ts';
 import type { GitHubServer } from '../helpers/github-server.ts';
-import { recordingLog, REPO_YAML, tokenClient } from './support.ts';
+import { appStandIn, REPO_YAML, tokenClient } from './support.ts';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -145,21 +142,13 @@ describe('long check-run output keeps its end', () => {
 describe('posting to GitHub (stand-in)', () => {
   const appId = 31;
   const installationId = 7;
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   let server: GitHubServer;
   let sha: string;
   let app: ReturnType<typeof createOctokit>;
 
   beforeAll(async () => {
-    server = await startGitHubServer({ contract: true, app: { appId, installationId, publicKey: keys.publicKey } });
+    ({ server, octokit: app } = await appStandIn({ appId, installationId }));
     sha = await server.git.commit({ 'policy/system/repo.yaml': REPO_YAML });
-    app = createOctokit({
-      auth: { kind: 'app', appId, installationId, privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
-      baseUrl: server.url,
-      retryBaseDelayMs: 1,
-      writeSpacingMs: 0,
-      log: recordingLog([]),
-    });
   });
 
   afterAll(async () => {

@@ -2,11 +2,9 @@
  * A rollout on the commit (issue 11 §3): pending with progress, then success / failure /
  * timed out / superseded, as statuses within 140 characters and check runs with a health table.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Health, PodCause } from '../../lib/cluster/health.ts';
 import {
-  createOctokit,
   describeApplied,
   describeHealthLine,
   describeRollout,
@@ -16,10 +14,9 @@ import {
   reportRollout,
   reportRolloutProgress,
 } from '../../lib/github/index.ts';
-import type { ClusterReport, ReportedHealth, RolloutReport, RolloutVerdict } from '../../lib/github/index.ts';
-import { startGitHubServer } from '../helpers/github-server.ts';
+import type { ClusterReport, createOctokit, ReportedHealth, RolloutReport, RolloutVerdict } from '../../lib/github/index.ts';
 import type { GitHubServer } from '../helpers/github-server.ts';
-import { recordingLog, REPO_YAML, tokenClient } from './support.ts';
+import { appStandIn, REPO_YAML, tokenClient } from './support.ts';
 
 const NS = 'onlineboutique';
 const current: Health = { status: 'Current', reason: 'Available', message: 'Deployment is available' };
@@ -198,22 +195,14 @@ describe('rollout text', () => {
 describe('rollout reports on GitHub (stand-in)', () => {
   const appId = 52;
   const installationId = 3;
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   let server: GitHubServer;
   let sha: string;
   let app: ReturnType<typeof createOctokit>;
   const target = 'https://pushsync.example.com/prod';
 
   beforeAll(async () => {
-    server = await startGitHubServer({ contract: true, app: { appId, installationId, publicKey: keys.publicKey } });
+    ({ server, octokit: app } = await appStandIn({ appId, installationId }));
     sha = await server.git.commit({ 'policy/system/repo.yaml': REPO_YAML });
-    app = createOctokit({
-      auth: { kind: 'app', appId, installationId, privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
-      baseUrl: server.url,
-      retryBaseDelayMs: 1,
-      writeSpacingMs: 0,
-      log: recordingLog([]),
-    });
   });
 
   afterAll(async () => {
