@@ -127,6 +127,10 @@ async function main(): Promise<void> {
     say(`  median: pushsync ${s(total)} (apply ${s(median(runs.map((r) => r.applyMs)))}, rollout ${s(rollout)} = ${((100 * rollout) / total).toFixed(0)}%), kubectl apply + wait ${s(k)}; ratio pushsync/kubectl ${(total / k).toFixed(2)}`);
 
     say(`\n(b) a ${ROLLOUT_SECONDS} s rollout on Lambda: apply function + health checks through SQS delays`);
+    // Another repository follows the cluster from here: its inventory starts afresh (the never-
+    // backwards check would ask the new repository about (a)'s commits).
+    const dropped = await wp.kubectl(['delete', 'configmap', 'pushsync', '-n', 'pushsync-system']);
+    if (dropped.code !== 0) throw new Error(`kubectl delete the inventory: ${dropped.stderr}`);
     const r = await runLambdaRollout({ kubeconfig: wp.kubeconfig, namespace: 'billing', rolloutSeconds: ROLLOUT_SECONDS });
     const health = r.invocations.filter((i) => i.fn === 'health');
     say(`  invocations: 1 apply (${s(r.invocations.find((i) => i.fn === 'apply')?.durationMs ?? NaN)}), ${health.length} health checks (median ${(median(health.map((i) => i.durationMs)) / 1000).toFixed(2)} s), delays ${r.delays.join(',')} s`);

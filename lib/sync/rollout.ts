@@ -6,7 +6,7 @@
  * here waits: a check is a few reads and at most three writes, then the function returns.
  *
  *   followRollout(ctx, job, check) → RolloutOutcome    (job: the chain's state, check: checkRollout's answer)
- *   nextDelay(check, intervalMs)   → ms until the next check: 2 s, 4 s, 8 s, … up to the interval
+ *   nextDelay(check, intervalMs)   → ms until the next check: 1 s, 2 s, 4 s, 8 s, … up to the interval
  */
 import type { Octokit } from '@octokit/rest';
 import type { RolloutCheck } from '../cluster/index.ts';
@@ -20,8 +20,11 @@ import type { Unfinished } from './outcome.ts';
 export const HEALTH_DEFAULTS = {
   /** The longest gap between two checks: a failure is seen at most this long after it happens. */
   intervalMs: 10_000,
-  /** The first follow-up: most small rollouts are done within seconds of the apply. */
-  firstDelayMs: 2_000,
+  /**
+   * The first follow-up: most small rollouts are done within seconds of the apply, and a look
+   * costs a few requests (on Lambda ~0.1 s billed), so the first looks come quickly.
+   */
+  firstDelayMs: 1_000,
 } as const;
 
 /** Delay before check number `check + 1`, doubling from the first delay up to the interval. */

@@ -98,8 +98,8 @@ const api = object('Deployment', 'api', 'Current', '1 of 1 replicas available');
 const svc = object('Service', 'web', 'Current', 'applied');
 
 describe('nextDelay', () => {
-  it('doubles from 2 s up to the interval (10 s by default), never beyond it', () => {
-    expect([1, 2, 3, 4, 5, 30].map((c) => nextDelay(c))).toEqual([2_000, 4_000, 8_000, 10_000, 10_000, 10_000]);
+  it('doubles from 1 s up to the interval (10 s by default), never beyond it', () => {
+    expect([1, 2, 3, 4, 5, 30].map((c) => nextDelay(c))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
     expect(HEALTH_DEFAULTS.intervalMs).toBe(10_000);
     expect([1, 2, 9].map((c) => nextDelay(c, 1_000))).toEqual([1_000, 1_000, 1_000]);
   });
@@ -110,16 +110,16 @@ describe('followRollout', () => {
     const { commit, job, invoker } = await started();
     const look = checked('progressing', [web('InProgress', '0 of 1 replicas available'), api, svc]);
     const first = await followRollout(context(commit, job, invoker), job, look);
-    expect(first).toEqual({ kind: 'waiting', check: 2, delayMs: 2_000 });
+    expect(first).toEqual({ kind: 'waiting', check: 2, delayMs: 1_000 });
     expect(status(commit.sha)).toBe('pending: applied 3 (3 created); rolling out: 1/2 Deployments available');
     expect(run(job.checkRunId)).toMatchObject({ status: 'in_progress', conclusion: null });
     expect(run(job.checkRunId)?.output.summary).toMatch(/Deployment.*web.*InProgress.*0 of 1 replicas available/s);
-    expect(invoker.calls).toEqual([{ fn: 'health', delayMs: 2_000, job: { ...job, check: 2, progress: 'applied 3 (3 created); rolling out: 1/2 Deployments available' } }]);
+    expect(invoker.calls).toEqual([{ fn: 'health', delayMs: 1_000, job: { ...job, check: 2, progress: 'applied 3 (3 created); rolling out: 1/2 Deployments available' } }]);
 
     // The next look finds the same: nothing written, the one after scheduled later.
     const writes = writesTo(commit.sha);
     const next = invoker.calls[0]?.job as HealthJob;
-    expect(await followRollout(context(commit, next, invoker), next, look)).toEqual({ kind: 'waiting', check: 3, delayMs: 4_000 });
+    expect(await followRollout(context(commit, next, invoker), next, look)).toEqual({ kind: 'waiting', check: 3, delayMs: 2_000 });
     expect(writesTo(commit.sha)).toBe(writes);
   });
 
@@ -179,7 +179,7 @@ describe('followRollout', () => {
     const { commit, job, deploymentId, invoker } = await started();
     const writes = writesTo(commit.sha);
     const away = await followRollout(context(commit, job, invoker), job, { kind: 'error', error: { code: Codes.transient, message: 'API server unreachable', retryable: true } });
-    expect(away).toEqual({ kind: 'waiting', check: 2, delayMs: 2_000 });
+    expect(away).toEqual({ kind: 'waiting', check: 2, delayMs: 1_000 });
     expect(writesTo(commit.sha)).toBe(writes);
 
     const refused = await followRollout(context(commit, job, invoker), job, { kind: 'error', error: { code: Codes.permission, message: 'pods is forbidden', retryable: false } });
