@@ -6,7 +6,7 @@
  * here waits: a check is a few reads and at most three writes, then the function returns.
  *
  *   followRollout(ctx, job, check) → RolloutOutcome    (job: the chain's state, check: checkRollout's answer)
- *   nextDelay(check, intervalMs)   → ms until the next check: 1 s, 2 s, 4 s, 8 s, … up to the interval
+ *   nextDelay(check, intervalMs)   → ms until the next check: 1 s, 2 s, 3 s, … up to the interval
  */
 import type { Octokit } from '@octokit/rest';
 import type { RolloutCheck } from '../cluster/index.ts';
@@ -27,10 +27,15 @@ export const HEALTH_DEFAULTS = {
   firstDelayMs: 1_000,
 } as const;
 
-/** Delay before check number `check + 1`, doubling from the first delay up to the interval. */
+/**
+ * Delay before check number `check + 1`: growing by the first delay each time (1 s, 2 s, 3 s, …)
+ * up to the interval. Linear, not doubling: a rollout that ends a moment after a look waits at
+ * most one step for the next, and a few seconds' rollout is seen within a second or two of its
+ * end, for a handful of looks more over a long one (a 2-minute rollout: 17 looks, not 14).
+ */
 export function nextDelay(check: number, intervalMs: number = HEALTH_DEFAULTS.intervalMs): number {
   const first = Math.min(HEALTH_DEFAULTS.firstDelayMs, intervalMs);
-  return Math.min(intervalMs, first * 2 ** Math.max(0, Math.min(check - 1, 10)));
+  return Math.min(intervalMs, first * Math.max(1, check));
 }
 
 export type RolloutOutcome =

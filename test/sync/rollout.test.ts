@@ -98,8 +98,8 @@ const api = object('Deployment', 'api', 'Current', '1 of 1 replicas available');
 const svc = object('Service', 'web', 'Current', 'applied');
 
 describe('nextDelay', () => {
-  it('doubles from 1 s up to the interval (10 s by default), never beyond it', () => {
-    expect([1, 2, 3, 4, 5, 30].map((c) => nextDelay(c))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+  it('grows by 1 s a look up to the interval (10 s by default), never beyond it', () => {
+    expect([1, 2, 3, 4, 9, 10, 11, 30].map((c) => nextDelay(c))).toEqual([1_000, 2_000, 3_000, 4_000, 9_000, 10_000, 10_000, 10_000]);
     expect(HEALTH_DEFAULTS.intervalMs).toBe(10_000);
     expect([1, 2, 9].map((c) => nextDelay(c, 1_000))).toEqual([1_000, 1_000, 1_000]);
   });
