@@ -64,12 +64,13 @@ async function pushsyncRuns(wp: WorkloadPlane): Promise<{ runs: PushRun[]; kubec
     const runs: PushRun[] = [];
     const kubectl: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      // pushsync: the Online Boutique in namespace ob-<i> (the previous run's copy is pruned).
+      // pushsync: one more Online Boutique, in namespace ob-<i>. The earlier copies stay (healthy
+      // already): pruning them would have the controllers deleting 12 Deployments while this run's
+      // roll out, which the kubectl baseline, run after, would not pay.
       const ns = `ob-${i}`;
-      // bench-anchor stays in every commit: replacing every Namespace at once is refused (KNV2006).
       const after = await github.git.commit(
-        { 'system/repo.yaml': REPO_YAML, 'namespaces/bench-anchor/namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench-anchor\n', [`namespaces/${ns}/namespace.yaml`]: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`, [`namespaces/${ns}/kubernetes-manifests.yaml`]: MANIFESTS },
-        { message: `run ${i}`, replace: true },
+        { 'system/repo.yaml': REPO_YAML, [`namespaces/${ns}/namespace.yaml`]: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`, [`namespaces/${ns}/kubernetes-manifests.yaml`]: MANIFESTS },
+        { message: `run ${i}` },
       );
       const payload = await buildPushPayload({ git: github.git, owner: OWNER, repo: REPO, ref: 'main', ...(before ? { before } : {}), after, apiUrl: github.url });
       const d = webhookDelivery(payload, SECRET);

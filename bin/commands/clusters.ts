@@ -142,9 +142,10 @@ line, where other users could see them in \`ps\`.
 
 Commands:
   set github-token           A GitHub token (fine-grained: Commit statuses read/write,
-                             Contents read-only on the policy repo)
+                             Deployments read/write, Contents read-only on the policy repo)
     --from-file <file>       Read the token from this file (default: stdin)
-  set github-app             A GitHub App (adds check runs with per-file annotations)
+  set github-app             A GitHub App (adds check runs with per-file annotations; it needs
+                             Checks, Commit statuses and Deployments read/write, Contents read)
     --app-id <id>            The App ID (required; not secret)
     --private-key-file <f>   The App's .pem private key; "-" reads stdin (required)
   set webhook-secret         The secret configured on the GitHub webhook; one per line,
