@@ -1,16 +1,33 @@
 /**
- * `npm run demo`: pushsync end to end on this machine, for a newcomer to watch.
+ * `npm run demo`: pushsync end to end on this machine, for a newcomer to watch: green means running.
  *
- * A real Kubernetes API server (etcd + kube-apiserver, no nodes), the GitHub stand-in from the
- * tests over a real git repository, and `pushsync serve` wired as `npm start` wires it, with
- * pushes delivered to its /webhook signed the way GitHub signs them. Three pushes: the Online
- * Boutique, a change, a broken commit. Prints the status checks as GitHub would show them and
- * what is on the cluster; checks each outcome and exits 1 if one is not what it should be.
+ * A Kubernetes control plane that runs workloads (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler and two KWOK nodes standing in for kubelets: Pods are scheduled and become
+ * Ready, no container runs), the GitHub stand-in from the tests over a real git repository, and
+ * `pushsync serve` wired as `npm start` wires it, with pushes delivered to its /webhook signed
+ * the way GitHub signs them. The cluster is registered with a health timeout, so
+ * `pushsync/<cluster>` stays pending while the commit rolls out and turns green only once every
+ * object is healthy. Five pushes:
+ *
+ *   1. the Online Boutique: pending with the rollout's progress, then `success: 25 objects
+ *      healthy`, and `kubectl get deploy` lists twelve Deployments 1/1;
+ *   2. a change (frontend scaled to 3, a Service removed): green once 3/3 run, the Service pruned;
+ *   3. an image that never pulls (`registry.invalid/…`, progressDeadlineSeconds 10): `failure`
+ *      naming the Deployment, ProgressDeadlineExceeded and the pod's ImagePullBackOff, and that
+ *      commit's GitHub Deployment `failure`, while the old Pod keeps serving;
+ *   4. its revert: green again;
+ *   5. a commit that fails validation: red on pushsync/vet, nothing applied.
+ *
+ * Prints the status checks as GitHub would show them as they change, what is on the cluster, and
+ * the Environments view (each commit's GitHub Deployment: queued → in_progress → success/failure);
+ * checks each outcome and exits 1 if one is not what it should be.
  *
  *   npm run demo             run it, clean up everything, exit
  *   npm run demo -- --keep   leave everything running afterwards (kubectl it), Ctrl-C to clean up
  *
- * Logs (JSON) go to a file whose path is printed ($PUSHSYNC_DEMO_LOG to choose it).
+ * Binaries: scripts/ensure-apiserver.sh and scripts/ensure-workloads.sh (built once per machine,
+ * or $KUBEBUILDER_ASSETS / $PUSHSYNC_WORKLOAD_ASSETS). Logs (JSON) go to a file whose path is
+ * printed ($PUSHSYNC_DEMO_LOG to choose it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,16 +39,24 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { startServe, type RunningServe } from '../lib/local/index.ts';
 import { FileSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../lib/registry/index.ts';
-import { startControlPlane, type ControlPlane } from '../test/helpers/control-plane.ts';
 import { buildPushPayload, startGitHubServer, webhookDelivery, type GitHubServer, type StatusRecord } from '../test/helpers/github-server.ts';
+import { startWorkloadPlane, type WorkloadPlane } from '../test/helpers/workload-plane.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SEED = path.join(ROOT, 'examples', 'online-boutique');
+const MANIFESTS_PATH = 'namespaces/onlineboutique/kubernetes-manifests.yaml';
 const OWNER = 'acme';
 const REPO = 'policy';
 const CLUSTER = 'mycluster';
 const NAMESPACE = 'onlineboutique';
-const CONTEXTS = ['pushsync/vet', `pushsync/${CLUSTER}`];
+const CLUSTER_CONTEXT = `pushsync/${CLUSTER}`;
+const CONTEXTS = ['pushsync/vet', CLUSTER_CONTEXT];
+/** `clusters register --health-timeout`: how long a rollout may take before its status fails. */
+const HEALTH_TIMEOUT_S = 180;
+/** The bad image's Deployment gives up this soon (Kubernetes' default is 600 s: too long to watch). */
+const PROGRESS_DEADLINE_S = 10;
+const BAD_DEPLOYMENT = 'cartservice';
+const BAD_IMAGE = `registry.invalid/${BAD_DEPLOYMENT}:v0.2.0`;
 const JOB_TIMEOUT_MS = 180_000;
 const keep = process.argv.includes('--keep');
 
@@ -43,7 +68,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 interface Started {
   build?: ChildProcess;
-  cp?: ControlPlane;
+  cp?: WorkloadPlane;
   github?: GitHubServer;
   serve?: RunningServe;
   home?: string;
@@ -60,9 +85,10 @@ function cleanup(): Promise<void> {
       // A git write or a request cut off by Ctrl-C still runs: removing its directory under it
       // would let git recreate part of it.
       ['what was in flight', () => Promise.race([Promise.allSettled([...inflight]), new Promise((resolve) => setTimeout(resolve, 5_000))])],
+      // Also drops the rollout's pending health checks (timers): nothing is left to wait for.
       ['pushsync serve', () => started.serve?.shutdown('demo over')],
       ['the GitHub stand-in', () => started.github?.close()],
-      ['the API server', () => started.cp?.stop()],
+      ['the control plane', () => started.cp?.stop()],
       ['the pushsync home', () => (started.home ? rm(started.home, { recursive: true, force: true }) : undefined)],
       ['the log file', () => (started.log ? new Promise((resolve) => started.log?.end(resolve)) : undefined)],
     ];
@@ -110,10 +136,14 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 
 // ---- set-up ---------------------------------------------------------------------------------
 
-/** scripts/ensure-apiserver.sh: finds the binaries, or builds them once (progress on stderr). */
-function ensureBinaries(): Promise<string> {
+/**
+ * scripts/<script>: finds the binaries, or builds them once (progress on stderr); resolves to
+ * the directory it prints last. One at a time: the second build reuses the first's compiled
+ * packages, and the machine may have only two cores.
+ */
+function ensureBinaries(script: 'ensure-apiserver.sh' | 'ensure-workloads.sh'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [path.join(ROOT, 'scripts', 'ensure-apiserver.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', [path.join(ROOT, 'scripts', script)], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.build = child;
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -121,7 +151,7 @@ function ensureBinaries(): Promise<string> {
     child.once('close', (code) => {
       const dir = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && dir !== '') resolve(dir);
-      else reject(new Error(`scripts/ensure-apiserver.sh failed (exit ${code}); see its messages above`));
+      else reject(new Error(`scripts/${script} failed (exit ${code}); see its messages above`));
     });
   });
 }
@@ -140,28 +170,63 @@ function seedFiles(): Record<string, string> {
   return files;
 }
 
+/** `manifests` with one Deployment's (first) container image replaced and a short progress deadline. */
+function withImage(manifests: string, deployment: string, image: string, progressDeadlineSeconds: number): string {
+  const docs = manifests.split(/^---$/m);
+  const i = docs.findIndex((d) => /^kind: Deployment$/m.test(d) && new RegExp(`^  name: ${deployment}$`, 'm').test(d));
+  if (i < 0) throw new Error(`no Deployment ${deployment} in ${MANIFESTS_PATH}`);
+  docs[i] = (docs[i] as string).replace(/^(\s+image: ).*$/m, `$1${image}`).replace(/^spec:$/m, `spec:\n  progressDeadlineSeconds: ${progressDeadlineSeconds}`);
+  return docs.join('---');
+}
+
 // ---- the cluster, as kubectl would list it ----------------------------------------------------
+
+interface DeploymentView {
+  readonly replicas: number;
+  readonly ready: number;
+  readonly image: string;
+  readonly rv: string;
+}
 
 interface ClusterView {
   readonly namespaces: readonly string[];
-  readonly deployments: ReadonlyMap<string, { replicas: number; image: string; rv: string }>;
-  readonly services: ReadonlyMap<string, { type: string; clusterIP: string; ports: string; rv: string }>;
+  readonly deployments: ReadonlyMap<string, DeploymentView>;
+  readonly services: ReadonlyMap<string, { type: string; clusterIP: string; externalIP: string; ports: string; rv: string }>;
+  /** Pods Running and Ready, per node. */
+  readonly runningPods: ReadonlyMap<string, number>;
 }
 
 async function readCluster(kc: k8s.KubeConfig): Promise<ClusterView> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const [ns, deploys, svcs] = await Promise.all([core.listNamespace(), apps.listNamespacedDeployment({ namespace: NAMESPACE }), core.listNamespacedService({ namespace: NAMESPACE })]);
-  const deployments = new Map<string, { replicas: number; image: string; rv: string }>();
+  const [ns, deploys, svcs, pods] = await Promise.all([
+    core.listNamespace(),
+    apps.listNamespacedDeployment({ namespace: NAMESPACE }),
+    core.listNamespacedService({ namespace: NAMESPACE }),
+    core.listNamespacedPod({ namespace: NAMESPACE }),
+  ]);
+  const deployments = new Map<string, DeploymentView>();
   for (const d of deploys.items) {
-    deployments.set(d.metadata?.name ?? '?', { replicas: d.spec?.replicas ?? 1, image: d.spec?.template.spec?.containers[0]?.image ?? '', rv: d.metadata?.resourceVersion ?? '' });
+    deployments.set(d.metadata?.name ?? '?', {
+      replicas: d.spec?.replicas ?? 1,
+      ready: d.status?.readyReplicas ?? 0,
+      image: d.spec?.template.spec?.containers[0]?.image ?? '',
+      rv: d.metadata?.resourceVersion ?? '',
+    });
   }
-  const services = new Map<string, { type: string; clusterIP: string; ports: string; rv: string }>();
+  const services = new Map<string, { type: string; clusterIP: string; externalIP: string; ports: string; rv: string }>();
   for (const s of svcs.items) {
     const ports = (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
-    services.set(s.metadata?.name ?? '?', { type: s.spec?.type ?? '', clusterIP: s.spec?.clusterIP ?? '', ports, rv: s.metadata?.resourceVersion ?? '' });
+    const externalIP = (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? '').join(',') || (s.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>');
+    services.set(s.metadata?.name ?? '?', { type: s.spec?.type ?? '', clusterIP: s.spec?.clusterIP ?? '', externalIP, ports, rv: s.metadata?.resourceVersion ?? '' });
   }
-  return { namespaces: ns.items.map((n) => n.metadata?.name ?? '?').sort(), deployments, services };
+  const runningPods = new Map<string, number>();
+  for (const p of pods.items) {
+    const ready = p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    const node = p.spec?.nodeName;
+    if (ready && node) runningPods.set(node, (runningPods.get(node) ?? 0) + 1);
+  }
+  return { namespaces: ns.items.map((n) => n.metadata?.name ?? '?').sort(), deployments, services, runningPods };
 }
 
 function table(rows: readonly (readonly string[])[]): string[] {
@@ -169,15 +234,29 @@ function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((r) => `     ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('')}`);
 }
 
-function printCluster(view: ClusterView): void {
-  out(`   On the cluster, as \`kubectl get ns\` and \`kubectl get deploy,svc -n ${NAMESPACE}\` would list it:`);
-  out(`     namespaces: ${view.namespaces.join(', ')}`);
-  out();
-  for (const line of table([['DEPLOYMENT', 'REPLICAS', 'IMAGE'], ...[...view.deployments].sort().map(([n, d]) => [n, String(d.replicas), d.image])])) out(line);
-  out();
-  for (const line of table([['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORT(S)'], ...[...view.services].sort().map(([n, s]) => [n, s.type, s.clusterIP, s.ports])])) out(line);
-  out(`     (${view.deployments.size} Deployments, ${view.services.size} Services. This API server has no nodes, so no Pod`);
-  out('      runs: these are the objects pushsync applied, the desired state.)');
+/** Runs kubectl against the demo's cluster and prints the command and what it printed. */
+async function kubectl(cp: WorkloadPlane, args: readonly string[]): Promise<string> {
+  const r = await wait(cp.kubectl(args));
+  out(`   $ kubectl ${args.join(' ')}`);
+  for (const line of (r.code === 0 ? r.stdout : r.stderr).trimEnd().split('\n')) out(`     ${line}`);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The Deployments that are not fully ready, as `name ready/replicas`. */
+function notReady(view: ClusterView): string[] {
+  return [...view.deployments].filter(([, d]) => d.ready !== d.replicas).map(([n, d]) => `${n} ${d.ready}/${d.replicas}`);
+}
+
+function podsLine(view: ClusterView): string {
+  const total = [...view.runningPods.values()].reduce((a, b) => a + b, 0);
+  const perNode = [...view.runningPods].sort().map(([node, n]) => `${n} on ${node}`).join(', ');
+  return `${total} Pods Running and Ready (${perNode || 'none'}): KWOK plays their kubelet, so no container runs, but the scheduler, the controllers and the status are the real ones.`;
+}
+
+function printServices(view: ClusterView): void {
+  out(`   $ kubectl get svc -n ${NAMESPACE}   (as a table)`);
+  for (const line of table([['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'], ...[...view.services].sort().map(([n, s]) => [n, s.type, s.clusterIP, s.externalIP, s.ports])])) out(line);
 }
 
 function clusterChanges(before: ClusterView, after: ClusterView): string[] {
@@ -188,8 +267,11 @@ function clusterChanges(before: ClusterView, after: ClusterView): string[] {
       const old = b.get(name);
       if (old === undefined) lines.push(`${kind}/${name}: created`);
       else if (old.rv !== obj.rv) {
-        const detail = 'replicas' in old && 'replicas' in obj && old.replicas !== obj.replicas ? `replicas ${old.replicas} → ${obj.replicas}` : 'updated';
-        lines.push(`${kind}/${name}: ${detail}`);
+        // A Deployment's status changes its resourceVersion too: say only what Git changed.
+        if ('replicas' in old && 'replicas' in obj) {
+          if (old.replicas !== obj.replicas) lines.push(`${kind}/${name}: replicas ${old.replicas} → ${obj.replicas}`);
+          if (old.image !== obj.image) lines.push(`${kind}/${name}: image ${old.image} → ${obj.image}`);
+        } else lines.push(`${kind}/${name}: updated`);
       }
     }
     for (const name of b.keys()) if (!a.has(name)) lines.push(`${kind}/${name}: deleted (pruned: it is no longer in Git)`);
@@ -220,6 +302,7 @@ async function pushAndWatch(serve: RunningServe, github: GitHubServer, secret: s
   const timer = setInterval(printNew, 50);
   let timeout: NodeJS.Timeout | undefined;
   try {
+    // Idle includes the delayed health checks: it comes once the rollout has its verdict.
     const finished = await Promise.race([
       interrupted,
       serve.wired.invoker.idle().then(() => true),
@@ -234,6 +317,17 @@ async function pushAndWatch(serve: RunningServe, github: GitHubServer, secret: s
   return github.latestStatuses(after);
 }
 
+/** The states of the GitHub Deployments of `sha` (one per cluster; here one), oldest first. */
+function deploymentStates(github: GitHubServer, sha: string): string[][] {
+  return github.deployments({ sha }).map((d) => d.statuses.map((s) => s.state));
+}
+
+function printDeployment(github: GitHubServer, sha: string): string[] {
+  const states = deploymentStates(github, sha)[0] ?? [];
+  out(`   GitHub Deployment of ${short(sha)} (environment ${CLUSTER}): ${states.length > 0 ? states.join(' → ') : 'none'}`);
+  return states;
+}
+
 // ---- the demo -----------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -241,18 +335,21 @@ async function main(): Promise<number> {
   const expect = (ok: boolean, what: string): void => void (ok || problems.push(what));
   const logPath = process.env.PUSHSYNC_DEMO_LOG ?? path.join(tmpdir(), `pushsync-demo-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
 
-  out('pushsync demo: a push to a GitHub repo, checked, reported on the commit, and applied to a');
-  out('Kubernetes cluster. Everything runs on this machine; nothing here touches github.com.');
+  out('pushsync demo: a push to a GitHub repo, checked, reported on the commit, applied to a Kubernetes');
+  out('cluster, and green only once it runs there. Everything runs on this machine; nothing here touches github.com.');
   out();
   out('Setting up');
-  out('   Kubernetes binaries (kube-apiserver, etcd, kubectl): the first run builds them from source');
-  out('   with Go, which takes 15-25 minutes on 2 cores; later runs reuse ~/.cache/pushsync.');
+  out('   Kubernetes binaries (kube-apiserver, etcd, kubectl; kube-controller-manager, kube-scheduler, KWOK):');
+  out('   the first run builds them from source with Go, which takes 30-45 minutes on 2 cores; later runs');
+  out('   reuse ~/.cache/pushsync.');
   const t0 = Date.now();
-  process.env.KUBEBUILDER_ASSETS = await wait(ensureBinaries());
-  out(`   ✓ binaries in ${process.env.KUBEBUILDER_ASSETS}`);
-  started.cp = await wait(startControlPlane());
+  process.env.KUBEBUILDER_ASSETS = await wait(ensureBinaries('ensure-apiserver.sh'));
+  process.env.PUSHSYNC_WORKLOAD_ASSETS = await wait(ensureBinaries('ensure-workloads.sh'));
+  out(`   ✓ binaries in ${process.env.KUBEBUILDER_ASSETS} and ${process.env.PUSHSYNC_WORKLOAD_ASSETS}`);
+  started.cp = await wait(startWorkloadPlane({ nodes: 2 }));
   const cp = started.cp;
-  out(`   ✓ Kubernetes API server at ${cp.server} (started in ${seconds(cp.startupMs)})`);
+  out(`   ✓ Kubernetes API server at ${cp.server}, with kube-controller-manager, kube-scheduler and ${cp.nodeNames.length} KWOK nodes`);
+  out(`     (${cp.nodeNames.join(', ')}; started in ${seconds(cp.startupMs)})`);
   started.github = await wait(startGitHubServer({ owner: OWNER, repo: REPO }));
   const github = started.github;
   out(`   ✓ GitHub stand-in for repository ${OWNER}/${REPO} at ${github.url} (GitHub's REST API over the git repository ${github.git.dir})`);
@@ -265,11 +362,20 @@ async function main(): Promise<number> {
   const store = new FileSecretStore(home);
   await setWebhookSecrets(store, [secret]);
   await setGitHubToken(store, github.token);
-  const reg = await registerCluster(store, { name: CLUSTER, kubeconfig: cp.kubeconfig, repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy' });
+  const reg = await registerCluster(store, {
+    name: CLUSTER,
+    kubeconfig: cp.kubeconfig,
+    repo: `${OWNER}/${REPO}`,
+    branch: 'main',
+    dir: '.',
+    sourceFormat: 'hierarchy',
+    healthTimeout: HEALTH_TIMEOUT_S,
+  });
   if (!reg.ok) throw new Error(`registering ${CLUSTER}: ${reg.errors.map((e) => e.message).join('; ')}`);
-  out(`   ✓ pushsync clusters register ${CLUSTER} --repo ${OWNER}/${REPO} --branch main --dir .   (secrets in ${home})`);
+  out(`   ✓ pushsync clusters register ${CLUSTER} --repo ${OWNER}/${REPO} --branch main --dir . --health-timeout ${HEALTH_TIMEOUT_S}s   (secrets in ${home})`);
 
   // `pushsync serve`, as `npm start` runs it, pointed at the stand-in instead of api.github.com.
+  // Its health checks follow a rollout 2 s, 4 s, 8 s, then every 10 s after the apply.
   started.serve = await wait(startServe({
     config: { host: '127.0.0.1', port: 0, home, homeEnv: home, githubBaseUrl: github.url, concurrency: 8, jobTimeoutMs: 300_000, shutdownTimeoutMs: 3_000 },
     logSink: (line) => void log.write(`${line}\n`),
@@ -281,63 +387,132 @@ async function main(): Promise<number> {
   out(`   (set up in ${seconds(Date.now() - t0)})`);
   const kc = new k8s.KubeConfig();
   kc.loadFromString(cp.kubeconfig);
+  const clusterStatus = (sha: string): string[] =>
+    github.statuses.filter((s) => s.sha === sha && s.context === CLUSTER_CONTEXT).map((s) => `${s.state}: ${s.description ?? ''}`);
 
   // 1. The Online Boutique.
   out();
   out('1. Push the Online Boutique: system/repo.yaml and namespaces/onlineboutique/ (12 Deployments, 12 Services)');
-  const boutique = await wait(github.git.commit(seedFiles(), { message: 'Online Boutique' }));
+  const seed = seedFiles();
+  const boutique = await wait(github.git.commit(seed, { message: 'Online Boutique' }));
   const s1 = await pushAndWatch(serve, github, secret, undefined, boutique);
-  const v1 = await wait(readCluster(kc));
+  const d1 = printDeployment(github, boutique);
   out();
-  printCluster(v1);
-  expect(CONTEXTS.every((c) => s1.get(c)?.state === 'success'), `push 1: every status should be success, got ${describe(s1)}`);
-  expect(github.statuses.some((s) => s.sha === boutique && s.context === `pushsync/${CLUSTER}` && s.state === 'pending'), 'push 1: the cluster status should have been pending first');
-  expect(v1.namespaces.includes(NAMESPACE) && v1.deployments.size === 12 && v1.services.size === 12, `push 1: expected namespace ${NAMESPACE}, 12 Deployments, 12 Services`);
+  out('   At that moment, on the cluster:');
+  const kubectl1 = await kubectl(cp, ['get', 'deploy', '-n', NAMESPACE]);
+  const v1 = await wait(readCluster(kc));
+  out(`     ${podsLine(v1)}`);
+  out();
+  printServices(v1);
+  out(`     (namespaces: ${v1.namespaces.join(', ')})`);
+  const ready1 = kubectl1.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]);
+  expect(s1.get('pushsync/vet')?.state === 'success', `push 1: pushsync/vet should be success, got ${describe(s1)}`);
+  expect(s1.get(CLUSTER_CONTEXT)?.state === 'success' && /^25 objects healthy in \d+ s$/.test(s1.get(CLUSTER_CONTEXT)?.description ?? ''), `push 1: ${CLUSTER_CONTEXT} should be success: 25 objects healthy, got ${describe(s1)}`);
+  expect(clusterStatus(boutique).some((s) => /^pending: applied 25 .*rolling out: \d+\/12 Deployments available/.test(s)), `push 1: ${CLUSTER_CONTEXT} should have been pending with the rollout's progress first, got ${JSON.stringify(clusterStatus(boutique))}`);
+  expect(ready1.length === 12 && ready1.every((r) => r === '1/1'), `push 1: kubectl should list twelve Deployments 1/1, got ${JSON.stringify(ready1)}`);
+  expect(v1.namespaces.includes(NAMESPACE) && v1.services.size === 12, `push 1: expected namespace ${NAMESPACE} and 12 Services`);
+  expect(d1.join(' ') === 'queued in_progress success', `push 1: the GitHub Deployment should go queued → in_progress → success, got ${d1.join(' → ') || 'none'}`);
 
   // 2. A change.
   out();
   out('2. Push a change: scale the frontend Deployment to 3 replicas and remove the redis-cart Service');
-  const manifestsPath = 'namespaces/onlineboutique/kubernetes-manifests.yaml';
-  const manifests = seedFiles()[manifestsPath] ?? '';
+  const manifests = seed[MANIFESTS_PATH] ?? '';
   const changed = manifests
     .replace(/(kind: Deployment\nmetadata:\n {2}name: frontend\nspec:\n)/, '$1  replicas: 3\n')
     .replace(/---\napiVersion: v1\nkind: Service\nmetadata:\n {2}name: redis-cart\n[\s\S]*?(?=\n---)/, '');
-  if (changed === manifests) throw new Error(`${manifestsPath} does not have the expected shape for the demo's edit`);
-  const change = await wait(github.git.commit({ [manifestsPath]: changed }, { message: 'Scale frontend to 3, drop the redis-cart Service' }));
+  if (changed === manifests) throw new Error(`${MANIFESTS_PATH} does not have the expected shape for the demo's edit`);
+  const change = await wait(github.git.commit({ [MANIFESTS_PATH]: changed }, { message: 'Scale frontend to 3, drop the redis-cart Service' }));
   const s2 = await pushAndWatch(serve, github, secret, boutique, change);
+  const d2 = printDeployment(github, change);
   const v2 = await wait(readCluster(kc));
   const diff = clusterChanges(v1, v2);
   out('   What changed on the cluster:');
   for (const line of diff) out(`     ${line}`);
-  expect(CONTEXTS.every((c) => s2.get(c)?.state === 'success'), `push 2: every status should be success, got ${describe(s2)}`);
-  expect(v2.deployments.get('frontend')?.replicas === 3 && !v2.services.has('redis-cart'), 'push 2: frontend should have 3 replicas and redis-cart should be gone');
+  out(`   frontend: ${v2.deployments.get('frontend')?.ready ?? 0}/${v2.deployments.get('frontend')?.replicas ?? 0} ready when the check turned green.`);
+  expect(CONTEXTS.every((c) => s2.get(c)?.state === 'success') && /^24 objects healthy in \d+ s$/.test(s2.get(CLUSTER_CONTEXT)?.description ?? ''), `push 2: every status should be success (24 objects healthy), got ${describe(s2)}`);
+  expect(v2.deployments.get('frontend')?.replicas === 3 && v2.deployments.get('frontend')?.ready === 3 && !v2.services.has('redis-cart'), 'push 2: frontend should have 3 ready replicas and redis-cart should be gone');
+  expect(d2.join(' ') === 'queued in_progress success', `push 2: the GitHub Deployment should go queued → in_progress → success, got ${d2.join(' → ') || 'none'}`);
 
-  // 3. A broken commit.
+  // 3. An image that never pulls.
   out();
-  out('3. Push a broken commit: a ConfigMap with a YAML indentation mistake on line 5 of namespaces/onlineboutique/settings.yaml');
+  out(`3. Push a bad image: ${BAD_DEPLOYMENT} gets image ${BAD_IMAGE}, which never pulls,`);
+  out(`   and progressDeadlineSeconds: ${PROGRESS_DEADLINE_S} (so its Deployment gives up soon)`);
+  const badMessage = `Move ${BAD_DEPLOYMENT} to our own registry`;
+  const bad = await wait(github.git.commit({ [MANIFESTS_PATH]: withImage(changed, BAD_DEPLOYMENT, BAD_IMAGE, PROGRESS_DEADLINE_S) }, { message: badMessage }));
+  const s3 = await pushAndWatch(serve, github, secret, change, bad);
+  const d3 = printDeployment(github, bad);
+  out();
+  out('   On the cluster, the old Pod still serves: a rolling update keeps it until its successor is Ready, which never happens.');
+  await kubectl(cp, ['get', 'deploy', BAD_DEPLOYMENT, '-n', NAMESPACE]);
+  await kubectl(cp, ['get', 'pods', '-n', NAMESPACE, '-l', `app=${BAD_DEPLOYMENT}`, '-o', 'custom-columns=NAME:.metadata.name,IMAGE:.spec.containers[0].image,READY:.status.containerStatuses[0].ready,REASON:.status.containerStatuses[0].state.waiting.reason']);
+  const v3 = await wait(readCluster(kc));
+  const failed = s3.get(CLUSTER_CONTEXT);
+  expect(s3.get('pushsync/vet')?.state === 'success', `push 3: pushsync/vet should be success (the commit is valid), got ${describe(s3)}`);
+  expect(
+    failed?.state === 'failure' && new RegExp(`^Deployment ${NAMESPACE}/${BAD_DEPLOYMENT}: ProgressDeadlineExceeded; pod ${BAD_DEPLOYMENT}-\\S+: ImagePullBackOff`).test(failed.description ?? ''),
+    `push 3: ${CLUSTER_CONTEXT} should fail naming ${BAD_DEPLOYMENT}, ProgressDeadlineExceeded and ImagePullBackOff, got ${failed?.state ?? 'none'}: ${failed?.description ?? ''}`,
+  );
+  expect(d3.join(' ') === 'queued in_progress failure', `push 3: the GitHub Deployment should go queued → in_progress → failure, got ${d3.join(' → ') || 'none'}`);
+  expect(v3.deployments.get(BAD_DEPLOYMENT)?.ready === 1, `push 3: the old ${BAD_DEPLOYMENT} Pod should still be ready`);
+
+  // 4. The fix: a revert.
+  out();
+  out(`4. Push the fix: git revert ${short(bad)} (${BAD_DEPLOYMENT} back to its image, no short deadline)`);
+  const fix = await wait(github.git.commit({ [MANIFESTS_PATH]: changed }, { message: `Revert "${badMessage}"` }));
+  const s4 = await pushAndWatch(serve, github, secret, bad, fix);
+  const d4 = printDeployment(github, fix);
+  out();
+  const kubectl4 = await kubectl(cp, ['get', 'deploy', '-n', NAMESPACE]);
+  const v4 = await wait(readCluster(kc));
+  const stillDown = notReady(v4);
+  expect(CONTEXTS.every((c) => s4.get(c)?.state === 'success') && /^24 objects healthy in \d+ s$/.test(s4.get(CLUSTER_CONTEXT)?.description ?? ''), `push 4: every status should be success (24 objects healthy), got ${describe(s4)}`);
+  expect(d4.join(' ') === 'queued in_progress success', `push 4: the GitHub Deployment should go queued → in_progress → success, got ${d4.join(' → ') || 'none'}`);
+  expect(v4.deployments.size === 12 && stillDown.length === 0 && v4.deployments.get(BAD_DEPLOYMENT)?.image !== BAD_IMAGE, `push 4: all 12 Deployments should be ready on their images, not ready: ${stillDown.join(', ')}`);
+  expect(kubectl4.includes(' 3/3 '), 'push 4: kubectl should list frontend 3/3');
+
+  // 5. A broken commit.
+  out();
+  out('5. Push a broken commit: a ConfigMap with a YAML indentation mistake on line 5 of namespaces/onlineboutique/settings.yaml');
   const broken = await wait(github.git.commit(
     { 'namespaces/onlineboutique/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n data:\n  color: blue\n' },
     { message: 'Add settings (broken)' },
   ));
-  const s3 = await pushAndWatch(serve, github, secret, change, broken);
-  const v3 = await wait(readCluster(kc));
-  const untouched = clusterChanges(v2, v3).length === 0;
-  out(untouched ? `   The cluster is unchanged: still ${v3.deployments.size} Deployments and ${v3.services.size} Services, not one object rewritten.` : '   The cluster CHANGED (it should not have).');
-  expect(s3.get('pushsync/vet')?.state === 'failure' && /settings\.yaml:5\b/.test(s3.get('pushsync/vet')?.description ?? ''), `push 3: pushsync/vet should fail naming settings.yaml line 5, got ${describe(s3)}`);
-  expect(s3.get(`pushsync/${CLUSTER}`)?.state === 'failure', 'push 3: the cluster status should say the commit was not applied');
-  expect(untouched, 'push 3: the cluster should be unchanged');
+  const s5 = await pushAndWatch(serve, github, secret, fix, broken);
+  const v5 = await wait(readCluster(kc));
+  const untouched = clusterChanges(v4, v5).length === 0;
+  out(untouched ? `   The cluster is unchanged: still ${v5.deployments.size} Deployments and ${v5.services.size} Services, not one object rewritten.` : '   The cluster CHANGED (it should not have).');
+  expect(s5.get('pushsync/vet')?.state === 'failure' && /settings\.yaml:5\b/.test(s5.get('pushsync/vet')?.description ?? ''), `push 5: pushsync/vet should fail naming settings.yaml line 5, got ${describe(s5)}`);
+  expect(s5.get(CLUSTER_CONTEXT)?.state === 'failure', 'push 5: the cluster status should say the commit was not applied');
+  expect(untouched, 'push 5: the cluster should be unchanged');
+  expect(deploymentStates(github, broken).length === 0, 'push 5: a commit that was not applied should get no GitHub Deployment');
 
   // Summary.
+  const history: readonly (readonly [string, string])[] = [
+    [boutique, 'Online Boutique'],
+    [change, 'Scale frontend to 3, drop redis-cart'],
+    [bad, badMessage],
+    [fix, `Revert "${badMessage}"`],
+    [broken, 'Add settings (broken)'],
+  ];
   out();
   out('Summary: the commits of main and their checks, as GitHub shows them');
   const summary: string[][] = [['COMMIT', 'MESSAGE', ...CONTEXTS]];
-  for (const [sha, message] of [[boutique, 'Online Boutique'], [change, 'Scale frontend to 3, drop redis-cart'], [broken, 'Add settings (broken)']] as const) {
+  for (const [sha, message] of history) {
     const st = github.latestStatuses(sha);
     summary.push([short(sha), message, ...CONTEXTS.map((c) => mark(st.get(c)?.state))]);
   }
   for (const line of table(summary)) out(line);
-  out('   The good commits are green; the broken one is red and was not applied. To undo a bad change');
-  out('   that did apply, `git revert` it and push: pushsync applies the revert like any commit.');
+  out();
+  out(`The Environments page (environment ${CLUSTER}): each applied commit's GitHub Deployment and its states, newest first`);
+  const environments: string[][] = [['COMMIT', 'MESSAGE', 'DEPLOYMENT STATES']];
+  for (const [sha, message] of [...history].reverse()) {
+    const states = deploymentStates(github, sha)[0];
+    environments.push([short(sha), message, states ? states.join(' → ') : '(none: not applied)']);
+  }
+  for (const line of table(environments)) out(line);
+  out('   Green means running: a commit is green once every object it applied is healthy on the cluster. A');
+  out('   commit that does not run turns red with the reason; `git revert` it and push, and the revert goes green.');
+  out('   (A later success marks the earlier successful Deployments inactive, as GitHub does with auto_inactive.)');
 
   if (problems.length > 0) {
     out();
@@ -351,7 +526,7 @@ async function main(): Promise<number> {
   if (keep) {
     out();
     out('Everything is still running (--keep). Try:');
-    out(`   KUBECONFIG=${cp.kubeconfigPath} ${path.join(process.env.KUBEBUILDER_ASSETS, 'kubectl')} get deploy -n ${NAMESPACE}`);
+    out(`   KUBECONFIG=${cp.kubeconfigPath} ${path.join(process.env.KUBEBUILDER_ASSETS, 'kubectl')} get deploy,pods -n ${NAMESPACE}`);
     out(`   curl ${serve.url}/healthz`);
     out('Press Ctrl-C to stop it all and remove the temporary files.');
     // Ctrl-C is how this run ends: not a failure.
@@ -361,7 +536,7 @@ async function main(): Promise<number> {
 }
 
 function describe(statuses: ReadonlyMap<string, StatusRecord>): string {
-  return CONTEXTS.map((c) => `${c}=${statuses.get(c)?.state ?? 'none'}`).join(', ');
+  return CONTEXTS.map((c) => `${c}=${statuses.get(c)?.state ?? 'none'}${statuses.get(c)?.description ? ` (${statuses.get(c)?.description ?? ''})` : ''}`).join(', ');
 }
 
 function mark(state: string | undefined): string {
@@ -378,7 +553,7 @@ try {
     out(`The demo stopped: ${err instanceof Error ? err.message : String(err)}`);
   }
 } finally {
-  out('Cleaning up: stopping pushsync, the GitHub stand-in and the API server; removing temporary directories…');
+  out('Cleaning up: stopping pushsync, the GitHub stand-in and the control plane; removing temporary directories…');
   await cleanup();
   out('Done.');
 }

@@ -28,6 +28,8 @@
  *   InvalidImageName, ErrImageNeverPull) are Failed;
  * - an Unschedulable Pod stays InProgress (kstatus fails it after 15 s by the clock; here the
  *   health timeout decides, which keeps this module clock-free);
+ * - a Deployment's ProgressDeadlineExceeded written before its spec last changed (a revert,
+ *   read a moment after the apply) is the earlier spec's: InProgress (deploymentHealth);
  * - a PersistentVolumeClaim that is Lost is Failed; a LoadBalancer Service waits for
  *   `status.loadBalancer.ingress` (kstatus only checks for a cluster IP);
  * - the Deployment, ReplicaSet, StatefulSet and DaemonSet controllers always write
@@ -189,9 +191,27 @@ const NO_PROGRESS_DEADLINE = 2147483647;
  * that say the controller itself considers the rollout done. An available pod is a ready one
  * (ready for minReadySeconds), so "available" covers "ready".
  */
+/**
+ * A ProgressDeadlineExceeded written before the object's spec last changed is about an earlier
+ * spec: the Deployment controller leaves the old verdict in place for a moment when a revert
+ * goes back to an existing ReplicaSet (it clears it once the bad ReplicaSet has scaled down), and
+ * a look right after the apply must not read it as this commit's failure. Both times are the
+ * API server's (one clock): the condition's lastUpdateTime against the newest write of the
+ * object itself (a managedFields entry of the main resource, not its status). A deadline this
+ * spec really exceeded is written at least progressDeadlineSeconds after that write. Without
+ * managedFields (or times) nothing can be told apart: the verdict stands.
+ */
+function predatesSpec(o: LiveObject, c: Condition): boolean {
+  const at = Date.parse(typeof (c as { lastUpdateTime?: unknown }).lastUpdateTime === 'string' ? (c as { lastUpdateTime: string }).lastUpdateTime : '');
+  const writes = (o.metadata.managedFields ?? []).filter((m) => !m.subresource && typeof m.time === 'string').map((m) => Date.parse(m.time as string));
+  const lastWrite = Math.max(...writes.filter((t) => !Number.isNaN(t)));
+  return !Number.isNaN(at) && Number.isFinite(lastWrite) && at <= lastWrite;
+}
+
 const deploymentHealth: Rule = (o) => {
   const progressing = condition(o, 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    if (predatesSpec(o, progressing)) return inProgress('ReplicaSetUpdated', 'the previous rollout exceeded its progress deadline; this one has just started');
     return failed('ProgressDeadlineExceeded', messageOf(progressing, 'the rollout exceeded its progress deadline'));
   }
   const want = specReplicas(o);

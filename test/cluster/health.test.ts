@@ -53,6 +53,10 @@ const CAPTURED: readonly Row[] = [
   ['deployment-scaling-down', 'InProgress', '3 replicas pending termination'],
   ['deployment-rollout-stuck', 'InProgress', '1 of 2 replicas updated'],
   ['deployment-progress-deadline-exceeded', 'Failed', 'ProgressDeadlineExceeded'],
+  // The same deadline written after pushsync's last apply of the object: this spec's failure.
+  ['deployment-progress-deadline-after-apply', 'Failed', 'ProgressDeadlineExceeded'],
+  // A revert to an existing ReplicaSet, read a moment after the apply: the earlier spec's verdict is still there.
+  ['deployment-progress-deadline-stale', 'InProgress', 'ReplicaSetUpdated'],
   ['job-complete', 'Current', 'Complete'],
   ['job-running', 'InProgress', '0 of 1 succeeded'],
   ['job-failed', 'Failed', 'DeadlineExceeded'],
