@@ -11,7 +11,8 @@
  *       repo, so each ends after reading the registry). Target p99 < 100 ms in-process.
  *   (b) GitHub API calls per push, sync + apply for one cluster: cold (new wiring, empty blob
  *       cache: what a new process does) and warm (same wiring, a commit changing one file).
- *       Target warm ≤ 3 calls + changed files, counting every call (reads and status writes);
+ *       Target warm ≤ 3 calls + changed files, counting every call (reads and status writes) but
+ *       the cluster's GitHub Deployment's (issue 11: 5 per cluster and commit, printed apart);
  *       the breakdown by call is printed either way.
  *   (c) Push → all green for the Online Boutique on 1 and on BENCH_CLUSTERS (10) registered
  *       clusters, each its own kube-apiserver + etcd (they share nothing; ~250 MB each): wall
@@ -156,9 +157,16 @@ function breakdown(counter: ApiCallCounter): string {
   return [...by].sort((a, b) => b[1] - a[1]).map(([k, n]) => `       ${String(n).padStart(3)} × ${k}`).join('\n');
 }
 
-function countsOf(counter: ApiCallCounter): { total: number; reads: number; writes: number; blobs: number } {
-  const calls = counter.calls;
+/**
+ * Calls counted against the push budget of issue 5. The cluster's GitHub Deployment (issue 11:
+ * find or create, then queued, in_progress, its verdict) is counted apart: 5 calls per cluster
+ * and commit, the price of the Environments page.
+ */
+function countsOf(counter: ApiCallCounter): { total: number; reads: number; writes: number; blobs: number; deployments: number } {
+  const all = counter.calls;
+  const calls = all.filter((c) => !c.path.includes('/deployments'));
   return {
+    deployments: all.length - calls.length,
     total: calls.length,
     reads: calls.filter((c) => c.method === 'GET').length,
     writes: calls.filter((c) => c.method !== 'GET').length,
@@ -307,7 +315,7 @@ async function clusters(store: FileSecretStore, github: GitHubServer, seedSha: s
       say(`   warm (same wiring, 1 file changed):  ${warm.total} calls = ${warm.reads} reads (${warm.blobs} file download) + ${warm.writes} writes`);
       say(breakdown(p.counter));
       const budget = 3 + warm.blobs;
-      say(`   target warm ≤ 3 calls + changed files (${warm.blobs}) = ${budget}: all calls, status writes included, ${warm.total} ${verdict(warm.total <= budget)}`);
+      say(`   target warm ≤ 3 calls + changed files (${warm.blobs}) = ${budget}: all calls, status writes included, ${warm.total} ${verdict(warm.total <= budget)}; and ${warm.deployments} for the cluster's GitHub Deployment (not in the budget)`);
       if (warm.total > budget) missed.push(`(b) a warm push made ${warm.total} GitHub calls (${warm.reads} reads + ${warm.writes} status writes), budget ${budget}`);
     } finally {
       await p.server.close(5_000);

@@ -246,7 +246,7 @@ describe('the Lambda handlers, wired from the environment', () => {
     vi.stubEnv('PUSHSYNC_HEALTH_INTERVAL', '7');
     const sha = await github.git.commit({ 'system/repo.yaml': REPO_YAML }, { message: 'rolling out' });
     const now = Date.now();
-    const job = (cluster: string) => ({ deliveryId: 'd-h', owner: 'acme', name: 'policy', sha, cluster, rollout: 'r-1', startedAt: now, timeoutAt: now + 300_000, check: 5, applied: 'applied 1 (1 created)' });
+    const job = (cluster: string) => ({ deliveryId: 'd-h', owner: 'acme', name: 'policy', sha, cluster, rollout: 'r-1', startedAt: now, timeoutAt: now + 300_000, check: 9, applied: 'applied 1 (1 created)' });
     const rec = (messageId: string, body: string) => ({ messageId, receiptHandle: `rh-${messageId}`, body, attributes: { ApproximateReceiveCount: '1' }, eventSource: 'aws:sqs' });
     const health = (await import('../../functions/health.ts')).handler;
     const context = { awsRequestId: 'req-h', getRemainingTimeInMillis: () => 60_000 };
@@ -258,7 +258,7 @@ describe('the Lambda handlers, wired from the environment', () => {
     const sent = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ QueueUrl: ENV.PUSHSYNC_HEALTH_QUEUE_URL, DelaySeconds: 7 });
-    expect(JSON.parse(sent[0]?.MessageBody ?? '')).toMatchObject({ cluster: 'stuck', sha, rollout: 'r-1', check: 6 });
+    expect(JSON.parse(sent[0]?.MessageBody ?? '')).toMatchObject({ cluster: 'stuck', sha, rollout: 'r-1', check: 10 });
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
 
     // SQS down as well: the look can be neither made nor scheduled, so it returns to the queue.

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, checkRollout, connect, describeObjectHealth, describeProgress, HEALTH_ANNOTATION, renderHealthTable } from '../../lib/cluster/index.ts';
 import type { ApplyResult, Connection, ObjectHealth, RolloutCheck, RolloutOptions } from '../../lib/cluster/index.ts';
 import { selectorOf } from '../../lib/cluster/rollout.ts';
+import { describeHealthLine, describeRolloutProgress } from '../../lib/github/index.ts';
 import type { KubeObject } from '../../lib/repo/index.ts';
 import { startWorkloadPlane, type WorkloadPlane } from '../helpers/workload-plane.ts';
 
@@ -239,6 +240,21 @@ describe('rollout texts (pure)', () => {
       'rolling out: 1/1 Deployment available, 0/1 StatefulSet ready, 1 other object in progress',
     );
     expect(describeProgress([obj('ConfigMap', 'a', 'Current')])).toBe('rolling out: 1/1 object healthy');
+  });
+
+  it('says it in the words the status says it (lib/github phrases it again, since it may not import lib/cluster)', () => {
+    const sets: ObjectHealth[][] = [
+      [...Array.from({ length: 9 }, (_, i) => obj('Deployment', `d${i}`, 'Current')), obj('Deployment', 'p', 'InProgress'), obj('Service', 'front', 'InProgress')],
+      [obj('StatefulSet', 'db', 'InProgress'), obj('DaemonSet', 'agent', 'Current'), obj('Deployment', 'web', 'Current'), obj('Job', 'migrate', 'InProgress')],
+      [obj('ConfigMap', 'a', 'Current'), obj('Namespace', 'n', 'Terminating')],
+    ];
+    for (const objects of sets) expect(describeRolloutProgress(objects)).toBe(describeProgress(objects));
+    const failed = obj('Deployment', 'cartservice', 'Failed', {
+      namespace: 'onlineboutique',
+      health: { status: 'Failed', reason: 'ProgressDeadlineExceeded', message: '' },
+      cause: { pod: 'cartservice-7d4b9-x2x', container: 'server', reason: 'ImagePullBackOff', message: '' },
+    });
+    expect(describeHealthLine(failed)).toBe(describeObjectHealth(failed));
   });
 
   it('describeObjectHealth names the object, its reason and the pod-level cause', () => {

@@ -108,12 +108,20 @@ describe('push to GitHub → status checks → cluster', () => {
     // Warm: the changed file through the contents API (the tree rebuilt from the cached one and
     // checked against the payload's tree SHA), no compare (the push says `fixed` is an ancestor),
     // and the three statuses (vet, pending, result).
-    const calls = product.counter.calls.map((c) => `${c.method} ${c.path.replace(/[0-9a-f]{40}/g, '{sha}')}`);
-    expect(calls.sort()).toEqual([
+    const calls = product.counter.calls.map((c) => `${c.method} ${c.path.replace(/[0-9a-f]{40}/g, '{sha}').replace(/\/\d+\//g, '/{id}/')}`);
+    expect(calls.filter((c) => !c.includes('/deployments')).sort()).toEqual([
       'GET /repos/acme/policy/contents/namespaces%2Fonlineboutique%2Fkubernetes-manifests.yaml',
       'POST /repos/acme/policy/statuses/{sha}',
       'POST /repos/acme/policy/statuses/{sha}',
       'POST /repos/acme/policy/statuses/{sha}',
+    ]);
+    // And the cluster's GitHub Deployment (issue 11): none yet for this commit, so made; queued, in_progress, success.
+    expect(calls.filter((c) => c.includes('/deployments'))).toEqual([
+      'GET /repos/acme/policy/deployments',
+      'POST /repos/acme/policy/deployments',
+      'POST /repos/acme/policy/deployments/{id}/statuses',
+      'POST /repos/acme/policy/deployments/{id}/statuses',
+      'POST /repos/acme/policy/deployments/{id}/statuses',
     ]);
     const after = await inventory();
     expect(after['svc/redis-cart']).toBeUndefined();
