@@ -7,7 +7,8 @@ import type { Dirent, Stats } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceFile, VetError } from '../repo/types.ts';
-import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from '../repo/files.ts';
+import { compareCodePoints, isPolicyDir as isPolicyDirOf, isPolicyFile as isPolicyFileOf, isSkippedPath, validateSnapshotPath } from '../repo/files.ts';
+import type { SourceFormat } from '../repo/types.ts';
 import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
@@ -74,7 +75,9 @@ async function walk(state: WalkState, relDir: string, absDir: string): Promise<v
 }
 
 async function visit(state: WalkState, rel: string, abs: string, entry: Dirent): Promise<void> {
-  const { sourceFormat } = state.options;
+  const { sourceFormat, everything } = state.options;
+  const isPolicyFile = (p: string, f: SourceFormat): boolean => (everything ? !isSkippedPath(p) : isPolicyFileOf(p, f));
+  const isPolicyDir = (p: string, f: SourceFormat): boolean => (everything ? !isSkippedPath(p) : isPolicyDirOf(p, f));
   let real = abs;
   let kind: Stats | Dirent = entry;
   if (entry.isSymbolicLink()) {

@@ -20,6 +20,11 @@ export interface ReadLocalOptions {
   readonly maxFileBytes?: number;
   /** Limit on the sum of all file sizes; files past it are KNV2001 errors and are not read. */
   readonly maxTotalBytes?: number;
+  /**
+   * Every file, not only the policy files of `sourceFormat` (rendering needs a chart's
+   * templates, its Chart.yaml, kustomize's patches): hidden paths (`.git`, …) are still skipped.
+   */
+  readonly everything?: boolean;
 }
 
 export { PATH_ERROR_CODE } from '../repo/files.ts';

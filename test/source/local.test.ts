@@ -48,6 +48,19 @@ describe('readLocalDir', () => {
     expect(Buffer.from(b?.content as Uint8Array).toString('utf8')).toBe('kind: B');
   });
 
+  it('everything: every file whatever its name or the format (a chart\'s templates, a Chart.yaml, a patch), still without .git', async () => {
+    const dir = tree(path.join(scratch, 'repo'), {
+      'kustomization.yaml': 'resources: [base]',
+      'charts/web/Chart.yaml': 'name: web',
+      'charts/web/templates/_helpers.tpl': '{{/* x */}}',
+      'README.md': '# kept',
+      '.git/config': 'x',
+    });
+    const r = await readLocalDir(dir, { sourceFormat: 'hierarchy', everything: true });
+    expect(r.errors).toEqual([]);
+    expect(paths(r)).toEqual(['README.md', 'charts/web/Chart.yaml', 'charts/web/templates/_helpers.tpl', 'kustomization.yaml']);
+  });
+
   it('skips .git, .github, .gitlab and .gitlab-ci.yml at any depth', async () => {
     const dir = tree(path.join(scratch, 'repo'), {
       '.git/config.yaml': 'x',
