@@ -5,7 +5,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClusterError, connect } from '../../lib/cluster/index.ts';
 import type { Connection } from '../../lib/cluster/index.ts';
 import { compile, DEFAULT_CLUSTER, formatVetErrors, vet, vetEach, vetReport } from '../../lib/repo/index.ts';
-import type { CompileResult, SourceFormat } from '../../lib/repo/index.ts';
+import type { CompileResult, SourceFile, SourceFormat, VetError } from '../../lib/repo/index.ts';
+import { renderLocalDir } from '../../lib/render/index.ts';
 import { gitPrefix } from '../../lib/source/index.ts';
 import { readLocalDir } from '../../lib/source/index.ts';
 
@@ -103,11 +104,12 @@ export interface Compiled {
 }
 
 export async function compileDir(command: string, dir: string, request: CompileRequest): Promise<Compiled> {
-  const root = await policyRoot(command, dir);
-  const { snapshot, errors } = await readLocalDir(root, { sourceFormat: request.sourceFormat });
-  if (errors.length > 0) return { root, results: [{ cluster: DEFAULT_CLUSTER, errors, objects: [] }] };
+  const policy = await policyFiles(command, dir, request.sourceFormat);
+  const { root, files, sourceFormat } = policy;
+  if (policy.errors.length > 0) return { root, results: [{ cluster: DEFAULT_CLUSTER, errors: [...policy.errors], objects: [] }] };
+  const snapshot = { files };
   const options = {
-    sourceFormat: request.sourceFormat,
+    sourceFormat,
     ...(request.clusters === undefined ? {} : { clusters: request.clusters }),
     policyDir: root,
   };
@@ -134,11 +136,34 @@ async function policyRoot(command: string, dir: string): Promise<string> {
  * the same commit send identical objects (an absolute checkout path would differ per machine).
  */
 export async function compileForCluster(command: string, dir: string, sourceFormat: SourceFormat, cluster: string): Promise<{ root: string; result: CompileResult }> {
+  const policy = await policyFiles(command, dir, sourceFormat);
+  if (policy.errors.length > 0) return { root: policy.root, result: { cluster, errors: [...policy.errors], objects: [] } };
+  // Rendered files are named from the top of the work tree already.
+  const policyDir = policy.rendered ? '' : ((await gitPrefix(policy.root)) ?? '');
+  return { root: policy.root, result: compile(policy.files, { sourceFormat: policy.sourceFormat, clusterName: cluster, policyDir }) };
+}
+
+interface PolicyFiles {
+  /** Where error sources are printed from: the policy dir, or for a rendered one the top its files are named from. */
+  readonly root: string;
+  readonly files: readonly SourceFile[];
+  readonly errors: readonly VetError[];
+  /** Rendered output is vetted as an unstructured repo, as Config Sync does. */
+  readonly sourceFormat: SourceFormat;
+  readonly rendered: boolean;
+}
+
+/**
+ * The policy files of DIR: as they are, or, when DIR holds a kustomization, what kustomize
+ * (and Helm) render from it (lib/render/local.ts).
+ */
+async function policyFiles(command: string, dir: string, sourceFormat: SourceFormat): Promise<PolicyFiles> {
   const root = await policyRoot(command, dir);
+  const rendering = await renderLocalDir(root, { sourceFormat });
+  if (rendering.kind === 'failed') return { root: rendering.top, files: [], errors: rendering.errors, sourceFormat, rendered: true };
+  if (rendering.kind === 'rendered') return { root: rendering.top, files: rendering.files, errors: [], sourceFormat: 'unstructured', rendered: true };
   const { snapshot, errors } = await readLocalDir(root, { sourceFormat });
-  if (errors.length > 0) return { root, result: { cluster, errors, objects: [] } };
-  const policyDir = (await gitPrefix(root)) ?? '';
-  return { root, result: compile(snapshot.files, { sourceFormat, clusterName: cluster, policyDir }) };
+  return { root, files: snapshot.files, errors, sourceFormat, rendered: false };
 }
 
 /** Connect with the kubeconfig in `file`; an unreadable or unusable kubeconfig is a usage error. */
