@@ -11,3 +11,5 @@ export { ORIGIN_ANNOTATION, placeRendered, withOriginAnnotations } from './origi
 export type { PlaceOptions } from './origin.ts';
 export { HIERARCHY_NEEDS_UNSTRUCTURED, renderLocalDir } from './local.ts';
 export type { RenderLocalOptions, Rendering } from './local.ts';
+export { kustomizationOf, renderRepoDir } from './repo.ts';
+export type { DirReader, RenderRepoOptions, RenderedRepo } from './repo.ts';

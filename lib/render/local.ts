@@ -16,8 +16,9 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceFile, SourceFormat, VetError } from '../repo/types.ts';
 import { gitPrefix, readLocalDir } from '../source/index.ts';
-import { checkKustomization, KUSTOMIZATION_FILE_NAMES, RENDER_ERROR_CODE, refuseOutsideReads } from './kustomization.ts';
-import { renderKustomization, type RenderLimits } from './run.ts';
+import { KUSTOMIZATION_FILE_NAMES, RENDER_ERROR_CODE } from './kustomization.ts';
+import { renderRepoDir } from './repo.ts';
+import type { RenderLimits } from './run.ts';
 import { findRenderTools, isToolProblem } from './tools.ts';
 
 export type Rendering =
@@ -49,34 +50,14 @@ export async function renderLocalDir(root: string, options: RenderLocalOptions):
     const name = path.basename(found);
     return { kind: 'failed', top: root, errors: [{ code: RENDER_ERROR_CODE, path: name, message: `${HIERARCHY_NEEDS_UNSTRUCTURED}: ${name} is a kustomization; run with --source-format unstructured` }] };
   }
-  // The smallest directory holding everything the kustomizations read: the dir itself, or as
-  // many levels up as an overlay's `../../base` needs, never above the git work tree (outside
-  // git: the dir). What still reads outside it then is refused (checkKustomization).
+  // The repository is the git work tree holding the dir (outside git: the dir itself).
   const prefix = (await gitPrefix(root)) ?? '';
-  const levels = prefix === '' ? 0 : prefix.split('/').length;
-  let top = root;
-  let files: readonly SourceFile[] = [];
-  let refused: VetError[] = [];
-  let kustomization = '';
-  for (let up = 0; ; up++) {
-    top = up === 0 ? root : path.dirname(top);
-    kustomization = path.relative(top, found).split(path.sep).join('/');
-    const read = await readLocalDir(top, { sourceFormat: 'unstructured', everything: true });
-    if (read.errors.length > 0) return { kind: 'failed', top, errors: read.errors };
-    files = read.snapshot.files;
-    refused = checkKustomization(files, kustomization);
-    // Only a relative path that climbs out can be served by climbing too; an absolute one never.
-    const escapes = refuseOutsideReads(files, kustomization).some((e) => e.message.includes('leaves the repository'));
-    if (!escapes || up >= levels) break;
-  }
-  if (refused.length > 0) return { kind: 'failed', top, errors: refused };
-  const syncDir = path.dirname(kustomization) === '.' ? '.' : path.dirname(kustomization);
-  const fail = (message: string, code: string): Rendering => ({ kind: 'failed', top, errors: [{ code, message, path: kustomization }] });
+  const top = prefix === '' ? root : path.resolve(root, ...prefix.split('/').map(() => '..'));
   const tools = findRenderTools(options.env ?? process.env);
-  if (isToolProblem(tools)) return fail(`${kustomization} needs rendering, but ${tools.message}`, tools.code);
-  const r = await renderKustomization({ files, dir: syncDir, tools, ...(options.limits ? { limits: options.limits } : {}) });
-  if (r.kind === 'failed') return { kind: 'failed', top, errors: r.errors };
-  return { kind: 'rendered', top, files: r.files, kustomization: r.kustomization };
+  if (isToolProblem(tools)) return { kind: 'failed', top, errors: [{ code: tools.code, message: `${path.basename(found)} needs rendering, but ${tools.message}`, path: path.relative(top, found).split(path.sep).join('/') }] };
+  const read = (dir: string) => readLocalDir(dir === '' ? top : path.join(top, ...dir.split('/')), { sourceFormat: 'unstructured', everything: true });
+  const r = await renderRepoDir(read, prefix, { tools, ...(options.limits ? { limits: options.limits } : {}) });
+  return r.kind === 'failed' ? { kind: 'failed', top, errors: r.errors } : { kind: 'rendered', top, files: r.files, kustomization: r.kustomization };
 }
 
 async function firstExisting(candidates: readonly string[]): Promise<string | undefined> {

@@ -28,7 +28,7 @@ import type { BlobCache, ListedFile, PolicyListing, RepoTree } from './blob-cach
 import { applyChanges, type PathChange, type RepoTreeEntry } from './git-tree.ts';
 export { BlobCache, sharedBlobCache, DEFAULT_BLOB_CACHE_BYTES } from './blob-cache.ts';
 export type { BlobCacheOptions, BlobCacheStats, RepoTree } from './blob-cache.ts';
-import { compareCodePoints, isPolicyDir, isPolicyFile, validateSnapshotPath } from '../repo/files.ts';
+import { compareCodePoints, isPolicyDir, isPolicyFile, isSkippedPath, validateSnapshotPath } from '../repo/files.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, PATH_ERROR_CODE, type SnapshotResult } from './types.ts';
 
 export interface ReadGitHubOptions {
@@ -50,6 +50,11 @@ export interface ReadGitHubOptions {
   readonly delta?: TreeDelta;
   /** Aborts every GitHub call of this read (a job at its deadline): the read then throws. */
   readonly signal?: AbortSignal;
+  /**
+   * Every file, not only the policy files of `sourceFormat` (rendering reads a chart's
+   * templates and kustomize's patches); skipped paths (`.git`, `.github`, …) stay skipped.
+   */
+  readonly everything?: boolean;
 }
 
 /** From a push payload: `commit` = `base` + the content of `paths` now, whose root tree is `treeId`. */
@@ -86,12 +91,13 @@ export async function readGitHubDir(octokit: Octokit, options: ReadGitHubOptions
     owner: options.owner,
     repo: options.repo,
     sourceFormat: options.sourceFormat,
+    everything: options.everything === true,
     limit: limiter(options.concurrency ?? GITHUB_SOURCE_DEFAULTS.concurrency),
     cache,
     request: options.signal ? { request: { signal: options.signal } } : {},
   };
 
-  const key = `${repoKey(ctx)}@${commit}:${dir}:${options.sourceFormat}`;
+  const key = `${repoKey(ctx)}@${commit}:${dir}:${options.everything ? 'everything' : options.sourceFormat}`;
   const listing = await cache.listing(key, () => listPolicyDir(ctx, commit, dir, options.delta));
   if (listing.kind === 'missing') return failed(commit, pathError(`the policy dir ${shown(dir)} does not exist at commit ${commit}`, undefined));
   if (listing.kind === 'not-a-directory') return failed(commit, pathError(`the policy dir ${shown(dir)} is not a directory at commit ${commit}`, undefined));
@@ -111,11 +117,17 @@ interface Ctx {
   readonly owner: string;
   readonly repo: string;
   readonly sourceFormat: SourceFormat;
+  /** Every file, not only policy files (ReadGitHubOptions.everything). */
+  readonly everything: boolean;
   readonly limit: Limiter;
   readonly cache: BlobCache;
   /** Octokit's per-call options, spread into every call: the caller's AbortSignal. */
   readonly request: { readonly request?: { readonly signal: AbortSignal } };
 }
+
+/** The files and directories a read takes: the format's policy files, or everything not skipped. */
+const wantsFile = (ctx: Ctx, p: string): boolean => (ctx.everything ? !isSkippedPath(p) : isPolicyFile(p, ctx.sourceFormat));
+const wantsDir = (ctx: Ctx, p: string): boolean => (ctx.everything ? !isSkippedPath(p) : isPolicyDir(p, ctx.sourceFormat));
 
 const repoKey = (ctx: Ctx): string => `${ctx.owner}/${ctx.repo}`.toLowerCase();
 
@@ -137,7 +149,7 @@ function selectFiles(listed: readonly ListedFile[], options: ReadGitHubOptions, 
   const out: Wanted[] = [];
   let total = 0;
   for (const entry of sorted) {
-    if (!isPolicyFile(entry.path, options.sourceFormat)) continue;
+    if (!(options.everything ? !isSkippedPath(entry.path) : isPolicyFile(entry.path, options.sourceFormat))) continue;
     const invalid = validateSnapshotPath(entry.path);
     if (invalid !== undefined) {
       errors.push(invalid);
@@ -243,7 +255,7 @@ async function listPolicyDir(ctx: Ctx, commit: string, dir: string, delta: TreeD
 async function withLinkTargets(ctx: Ctx, files: readonly ListedFile[]): Promise<ListedFile[]> {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const targets = new Map<string, string>();
-  let round = files.filter((f) => f.mode === '120000' && isPolicyFile(f.path, ctx.sourceFormat));
+  let round = files.filter((f) => f.mode === '120000' && wantsFile(ctx, f.path));
   for (let hop = 0; hop < MAX_SYMLINK_HOPS && round.length > 0; hop++) {
     await Promise.all(round.map(async (f) => targets.set(f.path, new TextDecoder().decode(await ctx.limit(() => fetchBlob(ctx, f.sha))))));
     const next = new Map<string, ListedFile>();
@@ -383,7 +395,7 @@ async function walkTrees(ctx: Ctx, sha: string, rel: string, out: ListedFile[]):
     if (e.path === undefined) continue;
     const p = rel === '' ? e.path : `${rel}/${e.path}`;
     if (e.type === 'tree') {
-      if (e.sha !== undefined && isPolicyDir(p, ctx.sourceFormat) && validateSnapshotPath(p) === undefined) {
+      if (e.sha !== undefined && wantsDir(ctx, p) && validateSnapshotPath(p) === undefined) {
         subdirs.push(walkTrees(ctx, e.sha, p, out));
       }
       continue;

@@ -12,11 +12,11 @@ import { concludeContext, describeApplied, isAncestor, reportCluster, type Clust
 import type { ApplyJob, HealthJob } from '../jobs.ts';
 import { credentialPolicy, getCluster, healthTimeoutMs, type RegisteredCluster } from '../registry/index.ts';
 import { compile } from '../repo/index.ts';
-import { readGitHubDir } from '../source/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
 import { openDeployment, trackDeployment, type DeploymentTracker } from './deployment.ts';
 import { messageOf } from './errors.ts';
 import { concluding, deadlineReached, fromThrown, isPastDeadline, type JobOptions, type Unfinished } from './outcome.ts';
+import { readPolicy } from './policy.ts';
 import { followRollout } from './rollout.ts';
 
 type Counts = Readonly<Record<string, number>>;
@@ -157,14 +157,15 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
       await conclude({ state: 'success', description: 'not planned: plans are turned off for this cluster', conclusion: 'skipped' });
       return { kind: 'plans-off' };
     }
-    const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
+    // The files, or what kustomize renders from them (a kustomization in the dir).
+    const policy = await readPolicy(octokit, {
       owner: job.owner, repo: job.name, commit: job.sha, dir: reg.dir, sourceFormat: reg.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
       ...(job.delta ? { delta: job.delta } : {}),
       // The handler's backstop: a GitHub read that hangs past the deadline is given up.
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const compiled = readErrors.length > 0 ? { errors: readErrors, objects: [] } : compile(snapshot.files, { sourceFormat: reg.sourceFormat, clusterName: reg.name, policyDir: reg.dir === '.' ? '' : reg.dir });
+    const compiled = policy.errors.length > 0 ? { errors: policy.errors, objects: [] } : compile(policy.files, { sourceFormat: policy.sourceFormat, clusterName: reg.name, policyDir: policy.prefix });
     if (compiled.errors.length > 0) {
       const first = compiled.errors[0];
       log.warn('commit does not validate for this cluster', { errors: compiled.errors.length });

@@ -17,11 +17,11 @@
 import { concludeContext, reportPending, reportVet, type CommitRef } from '../github/index.ts';
 import { fromPush, toPayload, type ApplyJob, type PushJob } from '../jobs.ts';
 import { clustersFollowing, clustersFollowingRepo, type ClusterSummary } from '../registry/index.ts';
-import { readGitHubDir } from '../source/index.ts';
 import { vetEach, type VetError, type SourceFormat } from '../repo/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
 import { messageOf } from './errors.ts';
 import { jobLifetime } from './lifetime.ts';
+import { readPolicy } from './policy.ts';
 import { concluding, deadlineReached, fromThrown, type JobOptions, type Unfinished } from './outcome.ts';
 
 export type SyncOutcome =
@@ -116,19 +116,20 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
     let clusters = 0; // registered clusters vetted (nomos' placeholder passes are not counted)
     for (const source of sources) {
       step = 'reading the commit';
-      const { snapshot, errors: readErrors } = await readGitHubDir(octokit, {
+      // The files, or what kustomize renders from them (a kustomization in the dir).
+      const policy = await readPolicy(octokit, {
         owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
         ...(deps.blobCache ? { cache: deps.blobCache } : {}),
         ...(known.delta ? { delta: known.delta } : {}),
         signal: life.signal,
       });
-      errors.push(...readErrors.map((e) => inDir(e, source.dir)));
-      if (readErrors.length > 0) continue;
+      errors.push(...policy.errors.map((e) => inDir(e, policy.prefix)));
+      if (policy.errors.length > 0) continue;
       clusters += source.clusters.length;
       step = 'vetting the commit';
-      vetEach(snapshot.files, { sourceFormat: source.sourceFormat, extraClusters: source.clusters, stamp: false }, (r) => {
+      vetEach(policy.files, { sourceFormat: policy.sourceFormat, extraClusters: source.clusters, stamp: false }, (r) => {
         objects = Math.max(objects, r.objects.length);
-        errors.push(...r.errors.map((e) => inDir(e, source.dir)));
+        errors.push(...r.errors.map((e) => inDir(e, policy.prefix)));
       });
     }
     const unique = dedupe(errors);

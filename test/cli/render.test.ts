@@ -66,7 +66,8 @@ describe('pushsync vet and hydrate render kustomizations', () => {
     const broken = await pushsync(['vet', '--source-format', 'unstructured', path.join(RENDER, 'broken')]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/KNV1068: .*unknown field "resourcez"/);
-    expect(broken.stderr).toContain('path: kustomization.yaml');
+    // Named from the top of the git work tree holding the dir (here, this repository's).
+    expect(broken.stderr).toContain('path: test/fixtures/render/broken/kustomization.yaml');
     const missing = await pushsync(['vet', '--source-format', 'unstructured', path.join(RENDER, 'missing-base', 'overlays', 'staging')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/KNV1068: /);

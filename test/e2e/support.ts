@@ -40,7 +40,12 @@ export interface Product {
    * rollouts): these tests run on the bare control plane, where no Deployment ever becomes
    * Available. The rollout tests, on the workload plane, pass their own.
    */
-  register(name: string, kubeconfig: string, branch?: string, extra?: { readonly healthTimeout?: number; readonly environment?: string; readonly production?: boolean }): Promise<void>;
+  register(
+    name: string,
+    kubeconfig: string,
+    branch?: string,
+    extra?: { readonly healthTimeout?: number; readonly environment?: string; readonly production?: boolean; readonly dir?: string; readonly sourceFormat?: 'hierarchy' | 'unstructured' },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

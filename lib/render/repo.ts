@@ -1,0 +1,64 @@
+/**
+ * Rendering one sync directory of a repository, whatever the repository is read from (a
+ * checkout on disk, GitHub at a commit): the same steps for the CLI and the functions.
+ *
+ *   renderRepoDir(read, syncDir, {tools}) → rendered (objects as files, paths from the repository
+ *                                            root) | failed (vet errors, paths from the root)
+ *
+ * Kustomize needs every file the kustomizations read, and an overlay reads `../../base`: the
+ * sync directory is read first, then, while something climbs out of what was read, its parent,
+ * up to the repository root. What still reads outside the repository then is refused
+ * (checkKustomization), as is every exec or alpha plugin, before anything runs.
+ */
+import type { SourceFile, VetError } from '../repo/types.ts';
+import type { SnapshotResult } from '../source/index.ts';
+import { checkKustomization, KUSTOMIZATION_FILE_NAMES, refuseOutsideReads, rootKustomization } from './kustomization.ts';
+import { renderKustomization, type RenderLimits } from './run.ts';
+import type { RenderTools } from './tools.ts';
+
+/** Reads every file under `dir` (relative to the repository root, '' for the root); paths in the result relative to `dir`. */
+export type DirReader = (dir: string) => Promise<SnapshotResult>;
+
+export type RenderedRepo =
+  | { readonly kind: 'rendered'; readonly files: readonly SourceFile[]; readonly kustomization: string }
+  | { readonly kind: 'failed'; readonly errors: readonly VetError[] };
+
+export interface RenderRepoOptions {
+  readonly tools: RenderTools;
+  readonly limits?: RenderLimits;
+  readonly signal?: AbortSignal;
+}
+
+/** The sync directory holds a kustomization (Config Sync's trigger for rendering): its file name. */
+export function kustomizationOf(files: readonly SourceFile[]): string | undefined {
+  return rootKustomization(files, '.') ?? KUSTOMIZATION_FILE_NAMES.find((n) => files.some((f) => f.path === n));
+}
+
+export async function renderRepoDir(read: DirReader, syncDir: string, options: RenderRepoOptions): Promise<RenderedRepo> {
+  const parts = syncDir === '' || syncDir === '.' ? [] : syncDir.split('/');
+  const under = (top: string, p: string): string => (top === '' ? p : `${top}/${p}`);
+  const fromRoot = (top: string, errors: readonly VetError[]): VetError[] => errors.map((e) => (e.path === undefined ? e : { ...e, path: under(top, e.path) }));
+  let top = '';
+  let files: readonly SourceFile[] = [];
+  let refused: VetError[] = [];
+  let kustomization: string | undefined;
+  let sync = '.';
+  for (let up = 0; ; up++) {
+    const topParts = parts.slice(0, parts.length - up);
+    top = topParts.join('/');
+    sync = parts.slice(parts.length - up).join('/') || '.';
+    const r = await read(top);
+    if (r.errors.length > 0) return { kind: 'failed', errors: fromRoot(top, r.errors) };
+    files = r.snapshot.files;
+    kustomization = rootKustomization(files, sync);
+    if (kustomization === undefined) return { kind: 'failed', errors: [{ code: 'KNV1068', message: `no kustomization in ${syncDir || 'the repository root'}`, path: syncDir }] };
+    refused = checkKustomization(files, kustomization);
+    // Only a relative path that climbs out can be served by climbing too; an absolute one never.
+    const escapes = refuseOutsideReads(files, kustomization).some((e) => e.message.includes('leaves the repository'));
+    if (!escapes || up >= parts.length) break;
+  }
+  if (refused.length > 0) return { kind: 'failed', errors: fromRoot(top, refused) };
+  const r = await renderKustomization({ files, dir: sync, tools: options.tools, ...(options.limits ? { limits: options.limits } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  if (r.kind === 'failed') return { kind: 'failed', errors: fromRoot(top, r.errors) };
+  return { kind: 'rendered', files: r.files.map((f) => ({ ...f, path: under(top, f.path) })), kustomization: under(top, r.kustomization) };
+}
