@@ -10,6 +10,7 @@
  */
 import { createInProcessInvoker, createLambdaInvoker, createSqsInvoker, routeInvoker, type FunctionName, type Invoker } from '../fanout/index.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { RenderCache } from '../render/index.ts';
 import { githubFromStore, handlersFor, type SyncDeps } from '../sync/index.ts';
 import { readFunctionConfig, storeFromConfig, type Env, type InvokerConfig } from './env.ts';
 import { isLambdaContext } from './invocation.ts';
@@ -63,6 +64,8 @@ export function syncDepsFromEnv(fn: SyncFunction, env: Env = process.env): SyncE
     store,
     logger,
     github,
+    // Kept for the container's life: a warm function does not render an unchanged directory again.
+    renderCache: new RenderCache(),
     ...(config.targetUrl ? { targetUrl: config.targetUrl } : {}),
     ...(config.healthIntervalMs !== undefined ? { healthIntervalMs: config.healthIntervalMs } : {}),
   };

@@ -11,6 +11,7 @@ import type { StreamingHandler } from '../http/types.ts';
 import type { Logger } from '../log.ts';
 import type { SecretStore } from '../registry/index.ts';
 import { BlobCache } from '../source/index.ts';
+import { RenderCache } from '../render/index.ts';
 import { githubFromStore, handlersFor, type SyncDeps } from '../sync/index.ts';
 
 export interface WireOptions {
@@ -70,6 +71,7 @@ export function wireLocal(options: WireOptions): Wired {
       ...(options.writeSpacingMs !== undefined ? { writeSpacingMs: options.writeSpacingMs } : {}),
     }),
     blobCache: options.blobCache ?? new BlobCache(),
+    renderCache: new RenderCache(),
     ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
     ...(options.healthIntervalMs !== undefined ? { healthIntervalMs: options.healthIntervalMs } : {}),
   };

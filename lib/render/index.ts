@@ -13,3 +13,5 @@ export { HIERARCHY_NEEDS_UNSTRUCTURED, renderLocalDir } from './local.ts';
 export type { RenderLocalOptions, Rendering } from './local.ts';
 export { kustomizationOf, renderRepoDir } from './repo.ts';
 export type { DirReader, RenderRepoOptions, RenderedRepo } from './repo.ts';
+export { RENDER_CACHE_ENTRIES, RenderCache } from './cache.ts';
+export type { RenderCacheStats } from './cache.ts';

@@ -2,8 +2,8 @@
  * Rendering one sync directory of a repository, whatever the repository is read from (a
  * checkout on disk, GitHub at a commit): the same steps for the CLI and the functions.
  *
- *   renderRepoDir(read, syncDir, {tools}) → rendered (objects as files, paths from the repository
- *                                            root) | failed (vet errors, paths from the root)
+ *   renderRepoDir(read, syncDir, {tools, cache?}) → rendered (objects as files, paths from the
+ *                                            repository root) | failed (vet errors, paths from the root)
  *
  * Kustomize needs every file the kustomizations read, and an overlay reads `../../base`: the
  * sync directory is read first, then, while something climbs out of what was read, its parent,
@@ -15,6 +15,7 @@ import type { SnapshotResult } from '../source/index.ts';
 import { checkKustomization, KUSTOMIZATION_FILE_NAMES, refuseOutsideReads, rootKustomization } from './kustomization.ts';
 import { renderKustomization, type RenderLimits } from './run.ts';
 import type { RenderTools } from './tools.ts';
+import { RenderCache } from './cache.ts';
 
 /** Reads every file under `dir` (relative to the repository root, '' for the root); paths in the result relative to `dir`. */
 export type DirReader = (dir: string) => Promise<SnapshotResult>;
@@ -25,6 +26,8 @@ export type RenderedRepo =
 
 export interface RenderRepoOptions {
   readonly tools: RenderTools;
+  /** Renders kept by their inputs (cache.ts); without it every call renders. */
+  readonly cache?: RenderCache;
   readonly limits?: RenderLimits;
   readonly signal?: AbortSignal;
 }
@@ -58,7 +61,10 @@ export async function renderRepoDir(read: DirReader, syncDir: string, options: R
     if (!escapes || up >= parts.length) break;
   }
   if (refused.length > 0) return { kind: 'failed', errors: fromRoot(top, refused) };
-  const r = await renderKustomization({ files, dir: sync, tools: options.tools, ...(options.limits ? { limits: options.limits } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  if (r.kind === 'failed') return { kind: 'failed', errors: fromRoot(top, r.errors) };
-  return { kind: 'rendered', files: r.files.map((f) => ({ ...f, path: under(top, f.path) })), kustomization: under(top, r.kustomization) };
+  const render = async (): Promise<RenderedRepo> => {
+    const r = await renderKustomization({ files, dir: sync, tools: options.tools, ...(options.limits ? { limits: options.limits } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    if (r.kind === 'failed') return { kind: 'failed', errors: fromRoot(top, r.errors) };
+    return { kind: 'rendered', files: r.files.map((f) => ({ ...f, path: under(top, f.path) })), kustomization: under(top, r.kustomization) };
+  };
+  return options.cache ? options.cache.get(RenderCache.key(files, top, sync, options.tools), render) : render();
 }

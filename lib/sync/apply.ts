@@ -161,6 +161,7 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
     const policy = await readPolicy(octokit, {
       owner: job.owner, repo: job.name, commit: job.sha, dir: reg.dir, sourceFormat: reg.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
+      ...(deps.renderCache ? { renderCache: deps.renderCache } : {}),
       ...(job.delta ? { delta: job.delta } : {}),
       // The handler's backstop: a GitHub read that hangs past the deadline is given up.
       ...(options.signal ? { signal: options.signal } : {}),

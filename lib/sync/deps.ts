@@ -9,6 +9,7 @@ import { getGitHubCredentials, type SecretStore } from '../registry/index.ts';
 import type { Invoker } from '../fanout/index.ts';
 import type { Logger } from '../log.ts';
 import type { BlobCache } from '../source/index.ts';
+import type { RenderCache } from '../render/index.ts';
 import { SyncError } from './errors.ts';
 
 export interface SyncDeps {
@@ -19,6 +20,8 @@ export interface SyncDeps {
   readonly github: (request: { deliveryId: string; installationId?: number | undefined }) => Promise<GitHubSession>;
   /** Shared by every job of a warm process: unchanged blobs are never downloaded twice. */
   readonly blobCache?: BlobCache;
+  /** Shared likewise: a sync directory whose inputs did not change is not rendered again (lib/render). */
+  readonly renderCache?: RenderCache;
   /** Link on every status (e.g. a dashboard or the function's logs). */
   readonly targetUrl?: string;
   /**

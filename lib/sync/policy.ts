@@ -11,7 +11,7 @@
  * the root already, since an overlay's base may live outside the directory).
  */
 import type { Octokit } from '@octokit/rest';
-import { findRenderTools, HIERARCHY_NEEDS_UNSTRUCTURED, isToolProblem, kustomizationOf, RENDER_ERROR_CODE, renderRepoDir } from '../render/index.ts';
+import { findRenderTools, HIERARCHY_NEEDS_UNSTRUCTURED, isToolProblem, kustomizationOf, RENDER_ERROR_CODE, renderRepoDir, type RenderCache } from '../render/index.ts';
 import type { SourceFile, SourceFormat, VetError } from '../repo/index.ts';
 import { readGitHubDir, type BlobCache, type TreeDelta } from '../source/index.ts';
 
@@ -24,6 +24,8 @@ export interface PolicyRead {
   readonly cache?: BlobCache;
   readonly delta?: TreeDelta;
   readonly signal?: AbortSignal;
+  /** Renders kept by their inputs: an unchanged sync directory is not rendered again. */
+  readonly renderCache?: RenderCache;
 }
 
 export interface Policy {
@@ -55,6 +57,7 @@ export async function readPolicy(octokit: Octokit, r: PolicyRead): Promise<Polic
   if (isToolProblem(tools)) return failed({ code: tools.code, path: at, message: `${at} needs rendering, but ${tools.message}` });
   const rendered = await renderRepoDir((top) => readGitHubDir(octokit, { ...common, dir: top, sourceFormat: 'unstructured', everything: true }), dir, {
     tools,
+    ...(r.renderCache ? { cache: r.renderCache } : {}),
     ...(r.signal ? { signal: r.signal } : {}),
   });
   if (rendered.kind === 'failed') return { files: [], errors: rendered.errors, sourceFormat: 'unstructured', prefix: '', rendered: true };

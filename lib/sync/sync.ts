@@ -120,6 +120,7 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
       const policy = await readPolicy(octokit, {
         owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
         ...(deps.blobCache ? { cache: deps.blobCache } : {}),
+        ...(deps.renderCache ? { renderCache: deps.renderCache } : {}),
         ...(known.delta ? { delta: known.delta } : {}),
         signal: life.signal,
       });

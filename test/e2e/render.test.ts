@@ -9,37 +9,45 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveChartRepo, type ChartRepo } from '../helpers/chart-repo.ts';
 import { startControlPlane, type ControlPlane } from '../helpers/control-plane.ts';
+import { findRenderTools, isToolProblem } from '../../lib/render/index.ts';
 import { checks, startProduct, type Product } from './support.ts';
 
-const BOUTIQUE = fileURLToPath(new URL('../fixtures/render/boutique/', import.meta.url));
+const RENDER = fileURLToPath(new URL('../fixtures/render/', import.meta.url));
 
-/** The fixture's files under `boutique/` in the repository. */
-function boutiqueFiles(): Record<string, string> {
+/** A fixture directory's files, placed under `under` in the repository. */
+function fixtureFiles(fixture: string, under: string): Record<string, string> {
+  const root = path.join(RENDER, fixture);
   const out: Record<string, string> = {};
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
       const full = path.join(dir, name);
       if (statSync(full).isDirectory()) walk(full);
-      else out[`boutique/${path.relative(BOUTIQUE, full).split(path.sep).join('/')}`] = readFileSync(full, 'utf8');
+      else out[`${under}/${path.relative(root, full).split(path.sep).join('/')}`] = readFileSync(full, 'utf8');
     }
   };
-  walk(BOUTIQUE);
+  walk(root);
   return out;
 }
+const boutiqueFiles = (): Record<string, string> => fixtureFiles('boutique', 'boutique');
 
 let dev: ControlPlane;
 let prod: ControlPlane;
 let product: Product;
 let head: string | undefined;
+let charts: ChartRepo;
 
 beforeAll(async () => {
-  [dev, prod, product] = await Promise.all([startControlPlane(), startControlPlane(), startProduct({ contract: true })]);
+  const tools = findRenderTools();
+  if (isToolProblem(tools)) throw new Error(tools.message);
+  [dev, prod, product, charts] = await Promise.all([startControlPlane(), startControlPlane(), startProduct({ contract: true }), serveChartRepo(tools.helm.path, [path.join(RENDER, 'charts', 'shop')])]);
   await product.register('dev', dev.kubeconfig, 'main', { dir: 'boutique/overlays/dev', sourceFormat: 'unstructured' });
   await product.register('prod', prod.kubeconfig, 'main', { dir: 'boutique/overlays/prod', sourceFormat: 'unstructured' });
 }, 120_000);
 
 afterAll(async () => {
+  await charts?.close();
   await product?.close();
   await Promise.all([dev?.stop(), prod?.stop()]);
 });
@@ -63,6 +71,44 @@ describe('kustomize overlays through a push (issue 12)', () => {
     expect(await deployment(dev, 'frontend')).toEqual({ replicas: 1, image: 'gcr.io/google-samples/microservices-demo/frontend:v0.2.0-dev' });
     expect(await deployment(prod, 'prod-frontend')).toEqual({ replicas: 3, image: 'gcr.io/google-samples/microservices-demo/frontend:v0.3.0' });
     expect(await deployment(dev, 'prod-frontend')).toBeUndefined();
+  }, 120_000);
+
+  it('a push that leaves both sync directories as they were renders nothing', async () => {
+    const renders = product.deps.renderCache?.stats().renders;
+    expect(renders).toBeGreaterThan(0);
+    const readme = await product.github.git.commit({ 'README.md': 'Our fleet.\n' }, { message: 'docs' });
+    await product.push('main', head, readme);
+    expect(checks(product.github, readme)).toMatchObject({ 'pushsync/vet': expect.stringMatching(/^success/), 'pushsync/prod': expect.stringMatching(/^success/) });
+    expect(product.deps.renderCache?.stats().renders).toBe(renders);
+    head = readme;
+  }, 120_000);
+
+  it('Helm charts through helmCharts, one kept in the repository and one from a chart repository: rendered, vetted, applied', async () => {
+    // The prod overlay keeps its name prefix: replacing every object it has at once is refused (KNV2006).
+    const remote = ['namePrefix: prod-', 'resources:', '- ../../base', 'helmCharts:', '- name: shop', `  repo: ${charts.url}`, '  version: 0.1.0', '  releaseName: remote', '  namespace: default', '  valuesInline:', '    domain: remote.example.com', ''].join('\n');
+    const withCharts = await product.github.git.commit(
+      {
+        ...fixtureFiles('helm-local', 'boutique/overlays/dev'),
+        ...fixtureFiles('charts/shop', 'boutique/overlays/dev/charts/shop'),
+        // helm-local's kustomization, its chart beside it, on top of the base.
+        'boutique/overlays/dev/kustomization.yaml': readFileSync(path.join(RENDER, 'helm-local', 'kustomization.yaml'), 'utf8').replace('resources:\n- namespace.yaml', 'resources:\n- namespace.yaml\n- ../../base'),
+        'boutique/overlays/prod/kustomization.yaml': remote,
+      },
+      { message: 'charts' },
+    );
+    await product.push('main', head, withCharts);
+    expect(checks(product.github, withCharts)).toMatchObject({
+      'pushsync/vet': expect.stringMatching(/^success/),
+      'pushsync/dev': expect.stringMatching(/^success/),
+      'pushsync/prod': expect.stringMatching(/^success/),
+    });
+    expect(await deployment(dev, 'local-web')).toBeUndefined(); // in namespace shop, not default
+    const local = await dev.kubectl(['get', 'deployment', 'local-web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}']);
+    expect(local.stdout).toBe('2');
+    const settings = await prod.kubectl(['get', 'configmap', 'prod-remote-settings', '-n', 'default', '-o', 'jsonpath={.data.domain}']);
+    expect(settings.stdout).toBe('remote.example.com');
+    expect(charts.requests).toEqual(expect.arrayContaining(['/index.yaml', '/shop-0.1.0.tgz']));
+    head = withCharts;
   }, 120_000);
 
   it('a kustomization that does not build: pushsync/vet fails naming the file with kustomize\'s message, and nothing is applied', async () => {
