@@ -101,7 +101,9 @@ export function findRenderTools(env: NodeJS.ProcessEnv = process.env, options: F
   if (found.kustomize && found.helm) return { kustomize: found.kustomize, helm: found.helm };
   const lacking = (['kustomize', 'helm'] as const).filter((t) => !found[t]);
   const lines = lacking.map((t) => `${t}: no usable ${t} found (${notes[t].join('; ')}).`);
-  return { kind: 'missing', code: 'RENDER_TOOLS_MISSING', message: `Rendering needs kustomize and helm. ${lines.join(' ')} ${FIX}` };
+  // On Lambda the tools come from the renderTools layer (serverless.yml), not from a build.
+  const fix = env.LAMBDA_TASK_ROOT ? 'Fix: attach the renderTools layer (serverless.yml) to this function, with PUSHSYNC_RENDER_TOOLS=/opt/bin.' : FIX;
+  return { kind: 'missing', code: 'RENDER_TOOLS_MISSING', message: `Rendering needs kustomize and helm. ${lines.join(' ')} ${fix}` };
 }
 
 function isExecutable(file: string): boolean {

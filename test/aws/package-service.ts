@@ -4,15 +4,19 @@
  * in each Node process the Framework starts), nothing written to the checkout (the service is
  * staged in a temp dir whose sources are links to the checkout's).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { readZip, type ZipEntry } from './zip.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
-// scripts/: the local Framework plugin serverless.yml loads.
-const LINKED = ['package.json', 'tsconfig.json', 'functions', 'lib', 'node_modules', 'scripts'];
+// scripts/: the local Framework plugins serverless.yml loads and the scripts they run;
+// test/render-tools/: the kustomize and helm recipe (go.mod) scripts/ensure-render-tools.sh reads.
+const LINKED = ['package.json', 'tsconfig.json', 'functions', 'lib', 'node_modules', 'scripts', 'test/render-tools'];
+/** serverless.yml's provider.architecture, in Go's words: the renderTools layer's binaries. */
+export const LAYER_ARCH = 'arm64';
 
 /** Loaded into every Node process: a connection attempt is recorded, then fails at once. */
 const NO_NETWORK = `'use strict';
@@ -67,6 +71,7 @@ export interface PackagedService {
   /** Node processes that ran with the network guard loaded (at least the Framework's own). */
   readonly guardedProcesses: number;
   readonly seconds: number;
+  /** A function's or a layer's zip (layers are named as in serverless.yml: renderTools). */
   artifact(fn: string): string;
   entries(fn: string): Promise<ZipEntry[]>;
   close(): Promise<void>;
@@ -80,13 +85,30 @@ export interface PackageOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * The cache scripts/ensure-render-tools.sh keeps the LAYER_ARCH tools in, as the base name
+ * PUSHSYNC_RENDER_TOOLS_DIR takes (the script appends -linux-ARCH). Ensuring them here, outside
+ * the packaging run, is the once-per-machine build; a machine that has them answers at once.
+ */
+async function renderToolsCache(): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [path.join(REPO_ROOT, 'scripts/ensure-render-tools.sh'), '--arch', LAYER_ARCH], { cwd: REPO_ROOT });
+  const dir = stdout.trim().split('\n').pop() ?? '';
+  const suffix = `-linux-${LAYER_ARCH}`;
+  if (!dir.endsWith(suffix)) throw new Error(`ensure-render-tools.sh --arch ${LAYER_ARCH} printed '${dir}', not a directory ending in ${suffix}`);
+  return dir.slice(0, -suffix.length);
+}
+
 export async function packageService(options: PackageOptions = {}): Promise<PackagedService> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pushsync-sls-'));
   const out = path.join(dir, 'out');
   const home = path.join(dir, 'home');
   await mkdir(home);
   await copyFile(path.join(REPO_ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
-  for (const name of LINKED) await symlink(path.join(REPO_ROOT, name), path.join(dir, name));
+  for (const name of LINKED) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await symlink(path.join(REPO_ROOT, name), path.join(dir, name));
+  }
+  const renderToolsDir = await renderToolsCache();
   const preload = path.join(dir, 'no-network.cjs');
   await writeFile(preload, NO_NETWORK);
   const networkLog = path.join(dir, 'network.log');
@@ -104,6 +126,10 @@ export async function packageService(options: PackageOptions = {}): Promise<Pack
     NODE_OPTIONS: `--require ${preload}`,
     PUSHSYNC_NETWORK_LOG: networkLog,
     PUSHSYNC_GUARDED_LOG: guardedLog,
+    // Where this machine keeps the kustomize and helm built once (the HOME above is empty), and
+    // no Go module download if a build were attempted anyway: the layer is only copied.
+    PUSHSYNC_RENDER_TOOLS_DIR: renderToolsDir,
+    GOPROXY: 'off',
   };
   const args = [
     path.join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),

@@ -6,20 +6,23 @@
  * endpoints, sync, apply, resync and health loaded as Lambda loads them, and health fed an SQS batch. The run uses a non-default secret prefix
  * to show it flows from the params.
  */
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsSecretStore, registerCluster, setGitHubToken, setWebhookSecrets } from '../../lib/registry/index.ts';
 import { buildPushPayload, signWebhook, startGitHubServer, webhookDelivery } from '../helpers/github-server.ts';
-import { packageService, type CfnResource, type PackagedService } from './package-service.ts';
+import { LAYER_ARCH, packageService, REPO_ROOT, type CfnResource, type PackagedService } from './package-service.ts';
 import { startMoto } from './support.ts';
+import type { ZipEntry } from './zip.ts';
 
 const STAGE = 'ci';
 const PREFIX = 'acme/ps/';
@@ -202,7 +205,6 @@ describe('serverless package, offline, with no AWS account', () => {
   });
 
   it('packs each function as its bundle and source map, under 5 MB zipped', async () => {
-    const { statSync } = await import('node:fs');
     for (const fn of FUNCTIONS) {
       const entries = await pkg.entries(fn);
       expect(entries.map((e) => e.name).sort(), fn).toEqual([`functions/${fn}.mjs`, `functions/${fn}.mjs.map`]);
@@ -224,6 +226,92 @@ describe('serverless package, offline, with no AWS account', () => {
     expect(sources.filter((s) => /client-sqs/.test(s))).toEqual([]);
     const health = (await pkg.entries('health')).find((e) => e.name.endsWith('.mjs.map'));
     expect(((JSON.parse(health?.data.toString('utf8') ?? '{}') as { sources?: string[] }).sources ?? []).some((s) => s.includes('@aws-sdk/client-sqs/'))).toBe(true);
+  });
+});
+
+/** The version of `module` the recipe go.mod under test/render-tools/ requires. */
+async function recipeVersion(recipe: string, module: string): Promise<string> {
+  const text = await readFile(path.join(REPO_ROOT, 'test/render-tools', recipe, 'go.mod'), 'utf8');
+  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/[.]/g, '\\.')}\\s+(v\\S+)`, 'm').exec(text);
+  if (!m?.[1]) throw new Error(`test/render-tools/${recipe}/go.mod requires no ${module}`);
+  return m[1];
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+const EM_AARCH64 = 183;
+
+describe('the renderTools layer: kustomize and helm for sync and apply, arm64, packaged offline', () => {
+  const LAYER = 'RenderToolsLambdaLayer';
+  const layered = new Set(['sync', 'apply']);
+  // ~70 MB to inflate: once for the tests below.
+  let unzipped: Promise<ZipEntry[]> | undefined;
+  const layerEntries = (): Promise<ZipEntry[]> => (unzipped ??= pkg.entries('renderTools'));
+
+  it('is a layer version for nodejs22.x on arm64, the functions own architecture', () => {
+    expect(resources('AWS::Lambda::LayerVersion').map(([id]) => id)).toEqual([LAYER]);
+    expect(props(LAYER)).toMatchObject({
+      LayerName: `pushsync-${STAGE}-render-tools`,
+      CompatibleRuntimes: ['nodejs22.x'],
+      CompatibleArchitectures: ['arm64'],
+      Content: { S3Bucket: { Ref: 'ServerlessDeploymentBucket' } },
+    });
+    expect((props(LAYER).Content as { S3Key: string }).S3Key).toMatch(/\/renderTools\.zip$/);
+    for (const fn of FUNCTIONS) expect(props(`${logical(fn)}LambdaFunction`).Architectures, fn).toEqual(['arm64']);
+  });
+
+  it('is attached to sync and apply, which look for the tools in /opt/bin; webhook, resync and health neither get it nor look', () => {
+    for (const fn of FUNCTIONS) {
+      const p = props(`${logical(fn)}LambdaFunction`);
+      const vars = lambdaEnv(fn);
+      expect(p.Layers, fn).toEqual(layered.has(fn) ? [{ Ref: LAYER }] : undefined);
+      expect(vars.PUSHSYNC_RENDER_TOOLS, fn).toBe(layered.has(fn) ? '/opt/bin' : undefined);
+    }
+  });
+
+  it('holds bin/kustomize and bin/helm, executable linux/arm64 ELF binaries of the recipe versions, copied from the once-per-machine build', async () => {
+    const entries = await layerEntries();
+    expect(entries.map((e) => e.name).sort()).toEqual(['bin/helm', 'bin/kustomize']);
+    // The build the packaging copied: ensure-render-tools.sh's arm64 cache (it only looks here).
+    const cache = await promisify(execFile)('bash', [path.join(REPO_ROOT, 'scripts/ensure-render-tools.sh'), '--arch', LAYER_ARCH, '--no-build'], { cwd: REPO_ROOT });
+    const cacheDir = cache.stdout.trim().split('\n').pop() ?? '';
+    const modules = { kustomize: ['kustomize', 'sigs.k8s.io/kustomize/kustomize/v5'], helm: ['helm', 'helm.sh/helm/v3'] } as const;
+    for (const e of entries) {
+      const tool = e.name.slice('bin/'.length) as keyof typeof modules;
+      // Lambda runs only what is executable: the zip must carry the exec bit.
+      expect(e.mode & 0o111, e.name).toBe(0o111);
+      // ELF, 64-bit, little-endian, machine AArch64.
+      expect(e.data.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])), e.name).toBe(true);
+      expect([e.data[4], e.data[5], e.data.readUInt16LE(18)], e.name).toEqual([2, 1, EM_AARCH64]);
+      // Go's build info, embedded in the binary: the module at the recipe's version, built for linux/arm64.
+      const [recipe, module] = modules[tool];
+      const text = e.data.toString('latin1');
+      expect(text, e.name).toContain(`mod\t${module}\t${await recipeVersion(recipe, module)}\t`);
+      expect(text, e.name).toContain('build\tGOARCH=arm64\n');
+      expect(text, e.name).toContain('build\tGOOS=linux\n');
+      expect(sha256(e.data), e.name).toBe(sha256(await readFile(path.join(cacheDir, tool))));
+    }
+    // Offline and without a build: the cache was there, and nothing in the output says Go ran.
+    expect(pkg.output).toContain('render-layer: kustomize and helm for linux/arm64');
+    expect(pkg.output).not.toMatch(/building kustomize|ensure-render-tools: ERROR/);
+  });
+
+  it('fits Lambda: function plus layer well under the 250 MB unzipped limit (sizes reported in the README)', async () => {
+    const size = (await layerEntries()).reduce((n, e) => n + e.size, 0);
+    const zipped = statSync(pkg.artifact('renderTools')).size;
+    console.info(`renderTools layer: ${(zipped / 2 ** 20).toFixed(1)} MiB zipped, ${(size / 2 ** 20).toFixed(1)} MiB unzipped`);
+    for (const fn of ['sync', 'apply']) {
+      const bundle = (await pkg.entries(fn)).reduce((n, e) => n + e.size, 0);
+      expect(bundle + size, fn).toBeLessThan(250 * 1000 * 1000);
+    }
+    // Sanity bounds for what two static Go binaries weigh: a layer far outside them packed something else.
+    expect(size).toBeGreaterThan(20 * 2 ** 20);
+    expect(size).toBeLessThan(150 * 2 ** 20);
+    expect(zipped).toBeLessThan(size);
+  });
+
+  it('was filled in the staged service, not in the checkout', () => {
+    // scripts/render-layer.sh wrote the layer's path (serverless.yml: .build/render-tools-layer) beside serverless.yml.
+    expect(statSync(path.join(pkg.dir, '.build/render-tools-layer/bin/helm')).mode & 0o111).toBe(0o111);
   });
 });
 

@@ -8,6 +8,8 @@ export interface ZipEntry {
   readonly name: string;
   readonly size: number;
   readonly data: Buffer;
+  /** Unix permission bits (0o755 for an executable) when the archive was made on Unix, else 0. */
+  readonly mode: number;
 }
 
 const EOCD = 0x06054b50;
@@ -34,6 +36,9 @@ export function readZip(zip: Buffer): ZipEntry[] {
     const size = zip.readUInt32LE(at + 24);
     const nameLength = zip.readUInt16LE(at + 28);
     const skip = nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    // "Version made by" 3 = Unix: the external attributes' high half is st_mode.
+    const unix = zip.readUInt8(at + 5) === 3;
+    const mode = unix ? (zip.readUInt32LE(at + 38) >>> 16) & 0o7777 : 0;
     const local = zip.readUInt32LE(at + 42);
     const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8');
     at += 46 + skip;
@@ -43,7 +48,7 @@ export function readZip(zip: Buffer): ZipEntry[] {
     if (method !== 0 && method !== 8) throw new Error(`${name}: unsupported zip compression method ${method}`);
     const data = method === 0 ? Buffer.from(raw) : inflateRawSync(raw);
     if (data.length !== size) throw new Error(`${name}: ${data.length} bytes after inflating, expected ${size}`);
-    entries.push({ name, size, data });
+    entries.push({ name, size, data, mode });
   }
   return entries;
 }

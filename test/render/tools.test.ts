@@ -111,6 +111,10 @@ describe('findRenderTools', () => {
     for (const tool of ['kustomize', 'helm']) expect(message).toContain(`${tool}: no usable ${tool} found (PUSHSYNC_RENDER_TOOLS is not set; no current build of kustomize helm in ${cache}; not on PATH)`);
     expect(message).toContain("Fix: run 'bash scripts/ensure-render-tools.sh'");
     expect(message).toContain('or put kustomize >= v5.4 and helm >= v3.15 on PATH, or set PUSHSYNC_RENDER_TOOLS');
+    // On Lambda the fix is the layer, not a build.
+    const onLambda = expectProblem(findRenderTools({ ...env, PUSHSYNC_RENDER_TOOLS_DIR: cache, LAMBDA_TASK_ROOT: '/var/task' }));
+    expect(onLambda).toContain('Fix: attach the renderTools layer (serverless.yml) to this function, with PUSHSYNC_RENDER_TOOLS=/opt/bin.');
+    expect(onLambda).not.toContain('ensure-render-tools.sh');
 
     const empty = path.join(dir, 'empty');
     mkdirSync(empty);
