@@ -266,13 +266,24 @@ function checkFileFields(ctx: Ctx, kpath: string, text: string, k: Record<string
 }
 
 /**
- * The snapshot path an entry names, or undefined when it is remote (fetched at render time), or
- * leaves the snapshot (then an error is recorded).
+ * The snapshot path an entry names, or undefined when it is remote or leaves the snapshot (then
+ * an error is recorded).
  */
 function local(ctx: Ctx, kpath: string, field: string, e: Entry): string | undefined {
   const ref = String(e.value).trim();
-  if (ref === '' || isRemote(ref)) return undefined;
+  if (ref === '') return undefined;
   const where = `${field} entry ${JSON.stringify(ref)}`;
+  if (isRemote(ref)) {
+    // Fetched by kustomize at render time, a remote base or generator is checked by nothing
+    // above: it could ask for a plugin or read the renderer's own files (`/proc/<pid>/environ`,
+    // `file://`), next to cluster credentials. Until pushsync fetches and checks such bases
+    // itself, they are refused. (Helm charts from chart repositories are not this: a chart's
+    // templates read only the chart.)
+    ctx.out.outside.push(
+      pathError(RENDER_ERROR_CODE, `${where} is remote: pushsync renders only what the repository holds (a base fetched at render time could run a plugin or read the renderer's files); vendor it into the repository`, kpath, e.line),
+    );
+    return undefined;
+  }
   if (ref.startsWith('/')) {
     ctx.out.outside.push(pathError(RENDER_ERROR_CODE, `${where} is an absolute path: a kustomization may only read files of its repository`, kpath, e.line));
     return undefined;

@@ -70,7 +70,7 @@ describe('refusePlugins', () => {
       // A directory in generators: its kustomization's resources are read as plugin configurations.
       want: [{ path: 'gens/kustomization.yaml', line: 2, text: 'resources entry (read as plugin configuration) "fn.yaml" asks for an exec KRM function' }],
     },
-    // Remote bases and generator URLs are fetched at render time, where kustomize refuses non-builtins itself.
+    // Remote bases and generator URLs are not plugins as such: refuseOutsideReads refuses them (below).
     { name: 'remote', root: 'kustomization.yaml', want: [] },
   ])('$name', ({ name, root, want }) => {
     const errors = refusePlugins(fixture(name), root);
@@ -134,6 +134,16 @@ describe('refuseOutsideReads', () => {
     // ../shared/cm.yaml and ../charts stay inside the repository.
     expect(refusePlugins(fixture('outside'), 'app/kustomization.yaml')).toEqual([]);
     expect(checkKustomization(fixture('outside'), 'app/kustomization.yaml')).toHaveLength(4);
+  });
+
+  it('refuses remote bases and generator URLs (nothing would check what they hold), file:// too', () => {
+    expect(refuseOutsideReads(fixture('remote'), 'kustomization.yaml').map((e) => `${e.path}:${e.line} ${e.message.split(' is remote: ')[0]}`)).toEqual([
+      'kustomization.yaml:2 resources entry "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld/?ref=v5.4.3"',
+      'kustomization.yaml:3 resources entry "github.com/example/shop/base?ref=v1"',
+      'kustomization.yaml:4 resources entry "git@github.com:example/shop.git//base"',
+      'kustomization.yaml:6 generators entry "https://example.com/generators/gen.yaml"',
+    ]);
+    expect(refuseOutsideReads(files({ 'kustomization.yaml': 'resources:\n- file:///proc/self/environ\n' }), 'kustomization.yaml')[0]?.message).toMatch(/"file:\/\/\/proc\/self\/environ" is remote: .*vendor it into the repository/);
   });
 
   it('covers patches, crds, replacements, openapi and helm globals, and lets in-repo paths through', () => {

@@ -240,19 +240,21 @@ describe('renderKustomization: limits', () => {
   let server: Server;
   let url: string;
   beforeAll(async () => {
-    // Accepts a request and never answers: a remote resource that hangs.
+    // Accepts a request and never answers: a chart repository that hangs (remote bases are refused before any render).
     server = createServer(() => undefined);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hang.yaml`;
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
+  const hangingChart = (): string => `helmCharts:\n- name: shop\n  repo: ${url}\n  version: 0.1.0\n  releaseName: hang\n`;
+
   it('the wall-clock limit stops a render that hangs', async () => {
     const started = Date.now();
-    const r = await render([{ path: 'kustomization.yaml', content: `resources:\n- ${url}\n` }], '', { timeoutMs: 1500 });
+    const r = await render([{ path: 'kustomization.yaml', content: hangingChart() }], '', { timeoutMs: 1500 });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r).toEqual({ kind: 'failed', errors: [{ code: 'KNV1068', path: 'kustomization.yaml', message: 'kustomize build did not finish within the 1.5 s time limit and was stopped' }] });
   });
@@ -265,7 +267,7 @@ describe('renderKustomization: limits', () => {
   it('an abort signal stops it too', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    const r = await render([{ path: 'kustomization.yaml', content: `resources:\n- ${url}\n` }], '', { timeoutMs: 30_000 }, ac.signal);
+    const r = await render([{ path: 'kustomization.yaml', content: hangingChart() }], '', { timeoutMs: 30_000 }, ac.signal);
     expect(r).toEqual({ kind: 'failed', errors: [expect.objectContaining({ code: 'KNV1068', message: 'rendering was cancelled' })] });
   });
 });
