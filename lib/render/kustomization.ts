@@ -18,7 +18,9 @@
 import yaml from 'js-yaml';
 import type { SourceFile, VetError } from '../repo/types.ts';
 import { pathError, sortErrors } from '../repo/errors.ts';
-import { splitDocuments } from '../repo/parse.ts';
+import { isMap, splitDocuments } from '../repo/parse.ts';
+import { dirOf } from '../repo/paths.ts';
+import { joinPath } from './paths.ts';
 
 /** The code of every rendering error (Config Sync's reconciler: KNV1068 "actionable hydration error"). */
 export const RENDER_ERROR_CODE = 'KNV1068';
@@ -384,18 +386,6 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function dirOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
-function joinPath(dir: string, ref: string): string {
-  return dir === '' ? ref : `${dir}/${ref}`;
-}
 
 /** `a/./b/../c/` → `a/c`; '.' for the root; undefined when `..` climbs above the root. */
 export function normalizePath(p: string): string | undefined {

@@ -12,8 +12,10 @@ import yaml from 'js-yaml';
 import type { KubeObject, SourceFile, VetError } from '../repo/types.ts';
 import { pathError } from '../repo/errors.ts';
 import { isPolicyFile } from '../repo/files.ts';
-import { parseFile, splitDocuments } from '../repo/parse.ts';
+import { isMap, parseFile, splitDocuments } from '../repo/parse.ts';
 import { RENDER_ERROR_CODE, normalizePath } from './kustomization.ts';
+import { dirOf } from '../repo/paths.ts';
+import { joinPath } from './paths.ts';
 
 export const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
 const ORIGIN = 'originAnnotations';
@@ -132,11 +134,11 @@ function sourceOf(obj: KubeObject, rootDir: string, root: string, byPath: Readon
   // A remote resource (repo: …) has no file here; the root kustomization pulled it in.
   if (!origin || origin.repo) return { path: root, line: 1 };
   if (typeof origin.path === 'string') {
-    const p = normalizePath(join(rootDir, origin.path));
+    const p = normalizePath(joinPath(rootDir, origin.path));
     if (p !== undefined && byPath.has(p)) return { path: p, line: locator.objectLine(p, obj) };
   }
   if (typeof origin.configuredIn === 'string') {
-    const p = normalizePath(join(rootDir, origin.configuredIn));
+    const p = normalizePath(joinPath(rootDir, origin.configuredIn));
     if (p !== undefined && byPath.has(p)) return { path: p, line: locator.generatorLine(p, obj, origin.configuredBy?.kind ?? '') };
   }
   return { path: root, line: 1 };
@@ -252,15 +254,3 @@ function writeFiles(placed: Placed[]): SourceFile[] {
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function dirOf(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i < 0 ? '' : p.slice(0, i);
-}
-
-function join(dir: string, ref: string): string {
-  return dir === '' ? ref : `${dir}/${ref}`;
-}
