@@ -11,7 +11,7 @@
  * the root already, since an overlay's base may live outside the directory).
  */
 import type { Octokit } from '@octokit/rest';
-import { findRenderTools, HIERARCHY_NEEDS_UNSTRUCTURED, isToolProblem, kustomizationOf, RENDER_ERROR_CODE, renderRepoDir, type RenderCache } from '../render/index.ts';
+import { findRenderTools, HIERARCHY_NEEDS_UNSTRUCTURED, isToolProblem, kustomizationOf, RENDER_ERROR_CODE, renderRepoDir, type RenderCache, type RenderTools, type ToolProblem } from '../render/index.ts';
 import type { SourceFile, SourceFormat, VetError } from '../repo/index.ts';
 import { readGitHubDir, type BlobCache, type TreeDelta } from '../source/index.ts';
 
@@ -38,6 +38,18 @@ export interface Policy {
   readonly rendered: boolean;
 }
 
+/**
+ * The tools, looked for once per process: finding them runs each one's `version`, and a warm
+ * function renders on every push. A miss is looked for again (the layer may be attached later).
+ */
+let found: RenderTools | undefined;
+function renderTools(): RenderTools | ToolProblem {
+  if (found) return found;
+  const r = findRenderTools();
+  if (!isToolProblem(r)) found = r;
+  return r;
+}
+
 const normal = (dir: string): string => (dir === '.' ? '' : dir.replace(/^\/+|\/+$/g, ''));
 
 export async function readPolicy(octokit: Octokit, r: PolicyRead): Promise<Policy> {
@@ -53,7 +65,7 @@ export async function readPolicy(octokit: Octokit, r: PolicyRead): Promise<Polic
   if (r.sourceFormat === 'hierarchy') {
     return failed({ code: RENDER_ERROR_CODE, path: at, message: `${HIERARCHY_NEEDS_UNSTRUCTURED}: ${at} is a kustomization; register the cluster with --source-format unstructured` });
   }
-  const tools = findRenderTools();
+  const tools = renderTools();
   if (isToolProblem(tools)) return failed({ code: tools.code, path: at, message: `${at} needs rendering, but ${tools.message}` });
   const rendered = await renderRepoDir((top) => readGitHubDir(octokit, { ...common, dir: top, sourceFormat: 'unstructured', everything: true }), dir, {
     tools,
