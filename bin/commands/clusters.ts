@@ -11,14 +11,18 @@ import {
   AwsSecretStore,
   environmentOf,
   healthTimeoutMs,
+  listHelmRepos,
   listRegistrations,
   MAX_HEALTH_TIMEOUT,
+  normalizeRepoUrl,
   registerCluster,
   removeCluster,
+  removeHelmRepo,
   SecretNames,
   secretStoreFromEnv,
   setGitHubApp,
   setGitHubToken,
+  setHelmRepo,
   setWebhookSecrets,
 } from '../../lib/registry/index.ts';
 import type { ClusterSummary, FieldError, FileSecretStore } from '../../lib/registry/index.ts';
@@ -153,8 +157,17 @@ Commands:
     --from-file <file>       Read the secret(s) from this file (default: stdin)
     --keep-previous          Keep the stored secrets as accepted fallbacks: the first
                              step of a rotation (default: false)
+  set helm-repo              Credentials for a private Helm chart repository that a
+                             kustomization's helmCharts[].repo names (https:// or oci://);
+                             the password (or token) from stdin or --from-file. Charts from
+                             it are pulled by pushsync with these; nothing goes in the repo.
+    --url <url>              The repository, as written in helmCharts[].repo (required;
+                             it also covers every repo URL below it)
+    --username <name>        The user name (required; not secret)
+    --from-file <file>       Read the password from this file (default: stdin)
   list                       Show which secrets are set (names only, never values)
   remove <github-token|github-app|webhook-secret>
+  remove helm-repo --url <url>
 
 Flags:
 ${STORE_FLAG}  -h, --help                 Show this help
@@ -166,8 +179,10 @@ Examples:
   gh auth token | pushsync secrets set github-token
   pushsync secrets set github-app --app-id 123456 --private-key-file pushsync.2024-05-01.private-key.pem
   openssl rand -hex 32 | tee /dev/stderr | pushsync secrets set webhook-secret --keep-previous
+  pushsync secrets set helm-repo --url https://charts.acme.example --username ci < chart-password.txt
   pushsync secrets list
   pushsync secrets remove github-token
+  pushsync secrets remove helm-repo --url https://charts.acme.example
 `;
 
 export function createClustersCommand(given: InputSources = defaultSources): Command {
@@ -202,7 +217,7 @@ export function createClustersCommand(given: InputSources = defaultSources): Com
 export function createSecretsCommand(given: InputSources = defaultSources): Command {
   return {
     name: 'secrets',
-    summary: 'Store the GitHub token or App key and the webhook secret',
+    summary: 'Store the GitHub token or App key, the webhook secret and chart repository credentials',
     help: secretsHelp,
     async run(args: readonly string[], io: Io): Promise<number> {
       const [sub, ...flags] = args;
@@ -437,6 +452,7 @@ const SECRET_KINDS: Readonly<Record<string, string>> = {
   'github-token': SecretNames.githubToken,
   'github-app': SecretNames.githubApp,
   'webhook-secret': SecretNames.webhookSecret,
+  'helm-repo': SecretNames.helmRepos,
 };
 
 async function setSecret(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
@@ -445,6 +461,8 @@ async function setSecret(args: readonly string[], io: Io, sources: InputSources)
     'app-id': { type: 'string' },
     'private-key-file': { type: 'string' },
     'keep-previous': { type: 'boolean', default: false },
+    url: { type: 'string' },
+    username: { type: 'string' },
   });
   if (!parsed) return EXIT_OK;
   const { values, positionals } = parsed;
@@ -453,8 +471,9 @@ async function setSecret(args: readonly string[], io: Io, sources: InputSources)
     'github-token': ['from-file'],
     'github-app': ['app-id', 'private-key-file'],
     'webhook-secret': ['from-file', 'keep-previous'],
+    'helm-repo': ['from-file', 'url', 'username'],
   };
-  for (const flag of ['from-file', 'app-id', 'private-key-file', 'keep-previous'] as const) {
+  for (const flag of ['from-file', 'app-id', 'private-key-file', 'keep-previous', 'url', 'username'] as const) {
     const given = flag === 'keep-previous' ? values[flag] === true : values[flag] !== undefined;
     if (given && !(allowed[kind] ?? []).includes(flag)) throw new UsageError(`--${flag} does not apply to ${kind}`, 'secrets');
   }
@@ -471,16 +490,23 @@ async function setSecret(args: readonly string[], io: Io, sources: InputSources)
       errors = await setGitHubApp(store, { appId: values['app-id'], privateKey });
       break;
     }
+    case 'helm-repo': {
+      if (values.url === undefined) throw new UsageError('set helm-repo needs --url (the chart repository, as helmCharts[].repo names it)', 'secrets');
+      if (values.username === undefined) throw new UsageError('set helm-repo needs --username', 'secrets');
+      const password = await readInput('secrets', '--from-file', values['from-file'] ?? '-', sources);
+      errors = await setHelmRepo(store, { url: values.url, username: values.username, password });
+      break;
+    }
     default: {
       const text = await readInput('secrets', '--from-file', values['from-file'] ?? '-', sources);
       errors = await setWebhookSecrets(store, text.split(/\r?\n/), { keepPrevious: values['keep-previous'] });
     }
   }
   if (errors.length > 0) {
-    io.stderr(fieldErrors(`secrets set ${kind}`, errors, {}));
+    io.stderr(fieldErrors(`secrets set ${kind}`, errors, { url: '--url', username: '--username', password: 'password (stdin or --from-file)' }));
     return EXIT_USAGE;
   }
-  io.stdout(`Stored ${kind} in ${where(store)}\n`);
+  io.stdout(`Stored ${kind}${kind === 'helm-repo' ? ` for ${normalizeRepoUrl(values.url ?? '')}` : ''} in ${where(store)}\n`);
   return EXIT_OK;
 }
 
@@ -491,17 +517,33 @@ async function listSecrets(args: readonly string[], io: Io, sources: InputSource
   if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`, 'secrets');
   const store = sources.store();
   const names = new Set(await store.list(''));
-  const rows = Object.entries(SECRET_KINDS).map(([kind, name]) => [kind, names.has(name) ? 'set' : 'not set']);
+  const rows = Object.entries(SECRET_KINDS)
+    .filter(([kind]) => kind !== 'helm-repo')
+    .map(([kind, name]) => [kind, names.has(name) ? 'set' : 'not set']);
+  // One row per chart repository: its URL and user name are not secret, the password is never shown.
+  const helmRepos = names.has(SecretNames.helmRepos) ? await listHelmRepos(store) : [];
+  if (helmRepos.length === 0) rows.push(['helm-repo', 'not set']);
+  for (const r of helmRepos) rows.push([`helm-repo ${r.url}`, `set (user ${r.username})`]);
   const clusters = [...names].filter((n) => n.startsWith(SecretNames.clusterPrefix)).length;
   io.stdout(`${textTable(['SECRET', 'STATE'], rows)}${clusters} cluster registration(s) (see 'pushsync clusters list'); store: ${where(store)}\n`);
   return EXIT_OK;
 }
 
 async function removeSecret(args: readonly string[], io: Io, sources: InputSources): Promise<number> {
-  const parsed = parseCommand({ name: 'secrets', help: secretsHelp }, args, io, {});
+  const parsed = parseCommand({ name: 'secrets', help: secretsHelp }, args, io, { url: { type: 'string' } });
   if (!parsed) return EXIT_OK;
-  const { positionals } = parsed;
+  const { positionals, values } = parsed;
   const kind = secretKind(positionals, 'remove');
+  if (kind === 'helm-repo') {
+    if (values.url === undefined) throw new UsageError('remove helm-repo needs --url (see `pushsync secrets list`)', 'secrets');
+    if (!(await removeHelmRepo(sources.store(), values.url))) {
+      io.stderr(`pushsync secrets remove: no helm-repo is set for ${normalizeRepoUrl(values.url)}\n`);
+      return EXIT_FAILED;
+    }
+    io.stdout(`Removed helm-repo ${normalizeRepoUrl(values.url)}.\n`);
+    return EXIT_OK;
+  }
+  if (values.url !== undefined) throw new UsageError(`--url does not apply to ${kind}`, 'secrets');
   if (!(await sources.store().delete(SECRET_KINDS[kind] ?? ''))) {
     io.stderr(`pushsync secrets remove: ${kind} is not set\n`);
     return EXIT_FAILED;

@@ -7,6 +7,7 @@ import type { Connection } from '../../lib/cluster/index.ts';
 import { compile, DEFAULT_CLUSTER, formatVetErrors, vet, vetEach, vetReport } from '../../lib/repo/index.ts';
 import type { CompileResult, SourceFile, SourceFormat, VetError } from '../../lib/repo/index.ts';
 import { renderLocalDir } from '../../lib/render/index.ts';
+import { getHelmRepos, secretStoreFromEnv } from '../../lib/registry/index.ts';
 import { gitPrefix } from '../../lib/source/index.ts';
 import { readLocalDir } from '../../lib/source/index.ts';
 
@@ -159,7 +160,8 @@ interface PolicyFiles {
  */
 async function policyFiles(command: string, dir: string, sourceFormat: SourceFormat): Promise<PolicyFiles> {
   const root = await policyRoot(command, dir);
-  const rendering = await renderLocalDir(root, { sourceFormat });
+  // Private chart repositories: the credentials `pushsync secrets set helm-repo` stored locally.
+  const rendering = await renderLocalDir(root, { sourceFormat, helmRepos: () => getHelmRepos(secretStoreFromEnv(process.env)) });
   if (rendering.kind === 'failed') return { root: rendering.top, files: [], errors: rendering.errors, sourceFormat, rendered: true };
   if (rendering.kind === 'rendered') return { root: rendering.top, files: rendering.files, errors: [], sourceFormat: 'unstructured', rendered: true };
   const { snapshot, errors } = await readLocalDir(root, { sourceFormat });

@@ -11,6 +11,7 @@
  *   healthTimeoutMs(cluster) / environmentOf(cluster) → the rollout wait (default 5 min, 0 = none) and
  *                                                  the GitHub Deployment environment (default: its name)
  *   getGitHubCredentials / getWebhookSecrets / set… → the GitHub side of the same store
+ *   getHelmRepos / setHelmRepo / removeHelmRepo / listHelmRepos → private chart repositories' credentials
  *   secretStoreFromEnv(env)                     → FileSecretStore at $PUSHSYNC_HOME (default ./.pushsync)
  */
 export type { SecretStore } from './secret-store.ts';
@@ -45,3 +46,5 @@ export {
 } from './github.ts';
 export type { GitHubCredentials, GitHubAppCredentials, WebhookSecretCache } from './github.ts';
 export { AwsSecretStore, AWS_STORE_DEFAULTS, isSecretPrefix, prefixProblem, type AwsSecretStoreOptions } from './aws-store.ts';
+export { getHelmRepos, setHelmRepo, removeHelmRepo, listHelmRepos, normalizeRepoUrl, HELM_REPOS_SECRET } from './helm-repos.ts';
+export type { HelmRepoCredential } from './helm-repos.ts';

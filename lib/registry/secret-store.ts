@@ -20,6 +20,8 @@ export const SecretNames = {
   githubToken: 'github/token',
   githubApp: 'github/app',
   webhookSecret: 'github/webhook-secret',
+  /** Private Helm chart repositories' credentials (helm-repos.ts): read by sync and apply when they render. */
+  helmRepos: 'helm/repos',
   /** A cluster's registration: what it follows and its flags, never a credential (sync reads these). */
   clusterPrefix: 'clusters/',
   cluster: (name: string): string => `clusters/${name}`,

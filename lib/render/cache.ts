@@ -1,6 +1,8 @@
 /**
  * Rendered output kept by what it was rendered from: the files kustomize read (paths and
- * contents), the sync directory and the tools' versions. A push that leaves all of that as it
+ * contents, remote bases fetched into the snapshot included, with the commits they resolved to),
+ * the sync directory and the tools' versions. A remote branch that moved is new content, so a
+ * new render; remote bases are fetched on every call (only the remote knows where a branch is). A push that leaves all of that as it
  * was (a README changed, another cluster's overlay) renders nothing; only a successful render
  * is kept (a failure may have been a timeout).
  *

@@ -12,21 +12,25 @@
  * the renderer runs. pushsync renders next to cluster credentials: it never passes those flags
  * (kustomize then refuses every non-builtin plugin on its own), and this module names the
  * offending entry up front, with its file and line, instead of leaving the user kustomize's
- * "external plugins disabled" with a temp-dir path. Remote references (git, https) are fetched at
- * render time and not walked here; kustomize's own refusal covers what they pull in.
+ * "external plugins disabled" with a temp-dir path. Remote bases (git over https, in resources,
+ * bases or components) are fetched by pushsync before this runs (remote.ts) and rewritten to the
+ * fetched copy, so the same checks cover what they hold; every other remote reference, and a
+ * remote base that was not fetched, is refused here.
  */
 import yaml from 'js-yaml';
 import type { SourceFile, VetError } from '../repo/types.ts';
 import { pathError, sortErrors } from '../repo/errors.ts';
 import { isMap, splitDocuments } from '../repo/parse.ts';
 import { dirOf } from '../repo/paths.ts';
+import { KUSTOMIZATION_FILE_NAMES } from '../repo/files.ts';
 import { joinPath } from './paths.ts';
+import { ACCEPTED_FORMS, REMOTE_ROOT, isRefused, parseRemoteBase } from './remote-ref.ts';
 
 /** The code of every rendering error (Config Sync's reconciler: KNV1068 "actionable hydration error"). */
 export const RENDER_ERROR_CODE = 'KNV1068';
 
-/** The names kustomize looks for, in its order (konfig.RecognizedKustomizationFileNames). */
-export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+/** The names kustomize looks for, in its order (lib/repo/files.ts, where the readers need them too). */
+export { KUSTOMIZATION_FILE_NAMES };
 
 const WHY =
   'exec and alpha plugins are refused because pushsync renders next to cluster credentials; use a builtin (apiVersion: builtin) generator or transformer, or commit the generated output';
@@ -56,6 +60,24 @@ export function refuseOutsideReads(files: readonly SourceFile[], root: string): 
   return sortErrors(walk(files, root).outside);
 }
 
+/** Every kustomization file the root reaches (itself first): where helmCharts entries can be. */
+export function reachedKustomizations(files: readonly SourceFile[], root: string): string[] {
+  return walk(files, root).reached;
+}
+
+/** A remote `resources`/`bases`/`components` entry of a reached kustomization, with its file and line. */
+export interface RemoteEntry {
+  readonly kustomization: string;
+  readonly field: 'resources' | 'bases' | 'components';
+  readonly value: string;
+  readonly line: number | undefined;
+}
+
+/** Every remote base entry of the kustomizations the root reaches (remote.ts fetches them). */
+export function remoteEntries(files: readonly SourceFile[], root: string): RemoteEntry[] {
+  return walk(files, root).remote;
+}
+
 /** refusePlugins + refuseOutsideReads: everything vet reports about a kustomization before rendering. */
 export function checkKustomization(files: readonly SourceFile[], root: string): VetError[] {
   const w = walk(files, root);
@@ -67,6 +89,9 @@ export function checkKustomization(files: readonly SourceFile[], root: string): 
 interface Walk {
   readonly plugins: VetError[];
   readonly outside: VetError[];
+  /** Every kustomization file reached from the root (the root first), read as one or as plugin configuration. */
+  readonly reached: string[];
+  readonly remote: RemoteEntry[];
 }
 
 interface Ctx {
@@ -78,7 +103,7 @@ interface Ctx {
 
 function walk(files: readonly SourceFile[], root: string): Walk {
   const byPath = new Map(files.map((f) => [f.path, f]));
-  const ctx: Ctx = { byPath, paths: new Set(byPath.keys()), visited: new Set(), out: { plugins: [], outside: [] } };
+  const ctx: Ctx = { byPath, paths: new Set(byPath.keys()), visited: new Set(), out: { plugins: [], outside: [], reached: [], remote: [] } };
   visit(ctx, root, false);
   return ctx.out;
 }
@@ -100,6 +125,7 @@ function visit(ctx: Ctx, kpath: string, asPluginConfig: boolean): void {
   ctx.visited.add(key);
   const file = ctx.byPath.get(kpath);
   if (!file) return;
+  if (!ctx.out.reached.includes(kpath)) ctx.out.reached.push(kpath);
   const text = textOf(file);
   const k = loadMap(text);
   if (!k) return; // unreadable: kustomize reports it when rendering
@@ -107,6 +133,7 @@ function visit(ctx: Ctx, kpath: string, asPluginConfig: boolean): void {
   for (const field of ['resources', 'bases', 'components'] as const) {
     for (const e of entries(text, k, field)) {
       if (typeof e.value !== 'string') continue;
+      if (isRemote(e.value.trim())) ctx.out.remote.push({ kustomization: kpath, field, value: e.value.trim(), line: e.line });
       const target = local(ctx, kpath, field, e);
       if (target === undefined) continue;
       if (ctx.paths.has(target)) {
@@ -276,14 +303,11 @@ function local(ctx: Ctx, kpath: string, field: string, e: Entry): string | undef
   if (ref === '') return undefined;
   const where = `${field} entry ${JSON.stringify(ref)}`;
   if (isRemote(ref)) {
-    // Fetched by kustomize at render time, a remote base or generator is checked by nothing
-    // above: it could ask for a plugin or read the renderer's own files (`/proc/<pid>/environ`,
-    // `file://`), next to cluster credentials. Until pushsync fetches and checks such bases
-    // itself, they are refused. (Helm charts from chart repositories are not this: a chart's
-    // templates read only the chart.)
-    ctx.out.outside.push(
-      pathError(RENDER_ERROR_CODE, `${where} is remote: pushsync renders only what the repository holds (a base fetched at render time could run a plugin or read the renderer's files); vendor it into the repository`, kpath, e.line),
-    );
+    // Fetched by kustomize at render time, a remote reference would be checked by nothing here:
+    // it could ask for a plugin or read the renderer's own files (`/proc/<pid>/environ`,
+    // `file://`), next to cluster credentials. pushsync fetches remote bases itself (remote.ts)
+    // and rewrites them to the fetched copy before this runs; what is still remote is refused.
+    ctx.out.outside.push(pathError(RENDER_ERROR_CODE, `${where} ${remoteRefusal(field, ref)}`, kpath, e.line));
     return undefined;
   }
   if (ref.startsWith('/')) {
@@ -295,7 +319,22 @@ function local(ctx: Ctx, kpath: string, field: string, e: Entry): string | undef
     ctx.out.outside.push(pathError(RENDER_ERROR_CODE, `${where} leaves the repository: a kustomization may only read files of its repository`, kpath, e.line));
     return undefined;
   }
+  // A fetched base reads only fetched files: kustomize, too, keeps a remote base inside its clone.
+  if (kpath.startsWith(REMOTE_ROOT) && !target.startsWith(REMOTE_ROOT)) {
+    ctx.out.outside.push(pathError(RENDER_ERROR_CODE, `${where} leaves its remote base's repository: a remote base may only read files of its own repository`, kpath, e.line));
+    return undefined;
+  }
   return target === '.' ? '' : target;
+}
+
+/** Why a remote reference is refused, in words that say what is accepted instead. */
+function remoteRefusal(field: string, ref: string): string {
+  if (field !== 'resources' && field !== 'bases' && field !== 'components') {
+    return `is remote: pushsync fetches remote git bases in resources, bases and components only (a remote ${field} entry is read at render time and checked by nothing); vendor it into the repository`;
+  }
+  const parsed = parseRemoteBase(ref);
+  if (isRefused(parsed)) return `is remote in a form pushsync does not fetch (${parsed.refused}): write a git base as ${ACCEPTED_FORMS}, or vendor it into the repository`;
+  return 'is a remote base that was not fetched: pushsync fetches remote bases before rendering and checks what they hold; render through renderRepoDir';
 }
 
 /** kustomize's remote forms: URLs, scp-like git (`git@host:org/repo`), `host.tld/org/repo…`. */
@@ -359,7 +398,7 @@ function keyLine(text: string, key: string): number | undefined {
  * item's indentation, up to the next line indented less). A flow sequence yields nothing, and
  * the caller falls back to the key's line.
  */
-function itemLines(text: string, key: string): number[] {
+export function itemLines(text: string, key: string): number[] {
   const lines = text.split('\n');
   const start = keyLine(text, key);
   if (start === undefined) return [];

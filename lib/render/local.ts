@@ -19,6 +19,7 @@ import { gitPrefix, readLocalDir } from '../source/index.ts';
 import { KUSTOMIZATION_FILE_NAMES, RENDER_ERROR_CODE } from './kustomization.ts';
 import { renderRepoDir } from './repo.ts';
 import type { RenderLimits } from './run.ts';
+import type { HelmRepoCredential } from './charts.ts';
 import { findRenderTools, isToolProblem } from './tools.ts';
 
 export type Rendering =
@@ -38,6 +39,8 @@ export interface RenderLocalOptions {
   readonly sourceFormat: SourceFormat;
   readonly env?: NodeJS.ProcessEnv;
   readonly limits?: RenderLimits;
+  /** Private chart repositories' credentials (the local secret store), read only when rendering. */
+  readonly helmRepos?: () => Promise<readonly HelmRepoCredential[]>;
 }
 
 /** Config Sync's own words (nomos' ValidateHydrateFlags) for a hierarchical repo that needs rendering. */
@@ -56,7 +59,8 @@ export async function renderLocalDir(root: string, options: RenderLocalOptions):
   const tools = findRenderTools(options.env ?? process.env);
   if (isToolProblem(tools)) return { kind: 'failed', top, errors: [{ code: tools.code, message: `${path.basename(found)} needs rendering, but ${tools.message}`, path: path.relative(top, found).split(path.sep).join('/') }] };
   const read = (dir: string) => readLocalDir(dir === '' ? top : path.join(top, ...dir.split('/')), { sourceFormat: 'unstructured', everything: true });
-  const r = await renderRepoDir(read, prefix, { tools, ...(options.limits ? { limits: options.limits } : {}) });
+  const helmRepos = options.helmRepos ? await options.helmRepos() : [];
+  const r = await renderRepoDir(read, prefix, { tools, ...(options.limits ? { limits: options.limits } : {}), ...(helmRepos.length > 0 ? { helmRepos } : {}) });
   return r.kind === 'failed' ? { kind: 'failed', top, errors: r.errors } : { kind: 'rendered', top, files: r.files, kustomization: r.kustomization };
 }
 

@@ -16,6 +16,7 @@ import { isMap, parseFile, splitDocuments } from '../repo/parse.ts';
 import { RENDER_ERROR_CODE, normalizePath } from './kustomization.ts';
 import { dirOf } from '../repo/paths.ts';
 import { joinPath } from './paths.ts';
+import { fetchedBasesIn, fetchedOf, type FetchedBase } from './remote-ref.ts';
 
 export const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
 const ORIGIN = 'originAnnotations';
@@ -93,6 +94,7 @@ export function placeRendered(
   const rootDir = dirOf(o.root);
   const byPath = new Map(o.files.map((f) => [f.path, f]));
   const located = new Locator(byPath);
+  const fetched = fetchedBasesIn(byPath);
   const placed: Placed[] = [];
   const errors: VetError[] = [];
   let order = 0;
@@ -102,13 +104,23 @@ export function placeRendered(
     for (const e of parsed.errors) errors.push(pathError(RENDER_ERROR_CODE, `kustomize output is not readable: ${e.message}`, o.root));
     for (const d of parsed.objects) {
       const obj = d.obj;
-      const where = sourceOf(obj, rootDir, o.root, byPath, located);
+      const where = fromFetched(sourceOf(obj, rootDir, o.root, byPath, located), fetched);
       if (o.removeOrigin) dropOrigin(obj);
       placed.push({ obj, path: where.path, line: where.line, order: order++ });
     }
   }
   if (errors.length > 0) return { kind: 'failed', errors };
   return { kind: 'rendered', files: writeFiles(placed), kustomization: o.root };
+}
+
+/**
+ * An object from a remote base fetched by pushsync (remote.ts) goes to the repository's
+ * kustomization entry that brought the base in: the fetched copy's path is internal, and the
+ * pusher can change only that entry.
+ */
+function fromFetched(where: { path: string; line: number }, fetched: readonly FetchedBase[]): { path: string; line: number } {
+  const f = fetchedOf(fetched, where.path);
+  return f === undefined ? where : { path: f.path, line: f.line };
 }
 
 interface Origin {

@@ -11,7 +11,6 @@
  * The rendered objects come back as SourceFiles named after the file each object was written
  * in (kustomize's origin annotations), ready for lib/repo's compile/vetEach (unstructured).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,8 @@ import { validateSnapshotPath } from '../repo/files.ts';
 import { redactText } from '../log.ts';
 import { RENDER_ERROR_CODE, normalizeSyncDir, refuseOutsideReads, rootKustomization } from './kustomization.ts';
 import { withOriginAnnotations, placeRendered } from './origin.ts';
+import { pullPrivateCharts, remoteCharts, type HelmRepoCredential } from './charts.ts';
+import { runTool } from './tool-process.ts';
 
 export interface RenderLimits {
   /** Wall clock for the whole `kustomize build` (helm and remote fetches included). Default 60 s. */
@@ -50,6 +51,8 @@ export interface RenderKustomizationOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where the private temp dir is made (default os.tmpdir()). */
   readonly tmpRoot?: string;
+  /** Credentials for private chart repositories: charts from them are pulled by pushsync (charts.ts). */
+  readonly helmRepos?: readonly HelmRepoCredential[];
 }
 
 export type RenderResult =
@@ -58,8 +61,6 @@ export type RenderResult =
 
 /** Longest tool message kept in a VetError: enough for kustomize's nested "accumulating…" chain. */
 export const MAX_MESSAGE_CHARS = 2048;
-/** stderr kept in memory; the first lines are the ones that say what failed. */
-const MAX_STDERR_BYTES = 256 * 1024;
 
 export async function renderKustomization(options: RenderKustomizationOptions): Promise<RenderResult> {
   const dir = normalizeSyncDir(options.dir);
@@ -81,7 +82,14 @@ export async function renderKustomization(options: RenderKustomizationOptions): 
     const kdir = dir === '' ? repoDir : path.join(repoDir, ...dir.split('/'));
     const args = ['build', '--enable-helm', '--load-restrictor=LoadRestrictionsNone', '--helm-command', options.tools.helm.path, kdir];
     const env = renderEnv(options.env ?? process.env, temp, [options.tools.kustomize.path, options.tools.helm.path]);
-    const run = await runTool(options.tools.kustomize.path, args, { cwd: repoDir, env, limits, ...(options.signal ? { signal: options.signal } : {}) });
+    const deadline = Date.now() + limits.timeoutMs;
+    const signal = options.signal ? { signal: options.signal } : {};
+    if (options.helmRepos && options.helmRepos.length > 0) {
+      const charts = remoteCharts(options.files, root);
+      const pulled = await pullPrivateCharts({ charts, credentials: options.helmRepos, repoDir, helm: options.tools.helm.path, env, limits, deadline, ...signal });
+      if (pulled.length > 0) return { kind: 'failed', errors: pulled };
+    }
+    const run = await runTool(options.tools.kustomize.path, args, { cwd: repoDir, env, limits: { ...limits, timeoutMs: Math.max(1, deadline - Date.now()) }, ...signal });
     if (run.stopped) return failed(pathError(RENDER_ERROR_CODE, stoppedMessage(run.stopped, limits), root));
     if (run.code !== 0) return failed(toolFailure(run.stderr, run.code, repoDir, root, options.files, [options.tools.kustomize.path, options.tools.helm.path]));
     return placeRendered(run.stdout, { files: options.files, root, removeOrigin: originAdded });
@@ -168,83 +176,6 @@ export function renderEnv(parent: NodeJS.ProcessEnv, tempDir: string, toolPaths:
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_NOSYSTEM: '1',
   };
-}
-
-interface RunOutcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly stopped?: 'timeout' | 'output' | 'aborted';
-}
-
-interface RunOptions {
-  readonly cwd: string;
-  readonly env: Record<string, string>;
-  readonly limits: Required<RenderLimits>;
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Run one command in its own process group, so a kill on a limit also takes helm and git with it.
- * Output is counted as it arrives; nothing past the limit is kept.
- */
-function runTool(command: string, args: readonly string[], o: RunOptions): Promise<RunOutcome> {
-  return new Promise((resolve) => {
-    if (o.signal?.aborted) {
-      resolve({ code: null, stdout: '', stderr: '', stopped: 'aborted' });
-      return;
-    }
-    const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    const err: Buffer[] = [];
-    let errBytes = 0;
-    let stopped: RunOutcome['stopped'];
-    let spawnError: Error | undefined;
-    const stop = (why: NonNullable<RunOutcome['stopped']>): void => {
-      if (stopped) return;
-      stopped = why;
-      killGroup(child.pid);
-    };
-    const timer = setTimeout(() => stop('timeout'), o.limits.timeoutMs);
-    const onAbort = (): void => stop('aborted');
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (stopped) return;
-      outBytes += chunk.length;
-      if (outBytes > o.limits.maxOutputBytes) {
-        out.length = 0;
-        stop('output');
-        return;
-      }
-      out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (errBytes >= MAX_STDERR_BYTES) return;
-      err.push(chunk.subarray(0, MAX_STDERR_BYTES - errBytes));
-      errBytes += chunk.length;
-    });
-    child.on('error', (e) => {
-      spawnError = e;
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-      // A grandchild (helm) that outlived kustomize goes too.
-      killGroup(child.pid);
-      const stderr = spawnError ? `cannot run ${command}: ${spawnError.message}` : Buffer.concat(err).toString('utf8');
-      resolve({ code: spawnError ? -1 : code, stdout: Buffer.concat(out).toString('utf8'), stderr, ...(stopped ? { stopped } : {}) });
-    });
-  });
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }
 
 // --- failures ----------------------------------------------------------------------------------

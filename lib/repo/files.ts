@@ -16,6 +16,19 @@ const HIERARCHY_TOP_DIRS = new Set(['system', 'cluster', 'clusterregistry', 'nam
 /** Read at the policy root whatever the format: the engine takes resource scopes from it. */
 export const API_RESOURCES_FILE = 'api-resources.txt';
 
+/** The names kustomize looks for, in its order (konfig.RecognizedKustomizationFileNames). */
+export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+
+/**
+ * A kustomization at the root of a policy dir, in any format: a reader must take it whether or
+ * not the format reads such a file (`Kustomization` has no extension; a hierarchical repo reads
+ * only its four top dirs), because it decides that the dir is rendered (lib/render), or refused
+ * for a hierarchical repo in Config Sync's words.
+ */
+export function isRootKustomization(p: string): boolean {
+  return (KUSTOMIZATION_FILE_NAMES as readonly string[]).includes(p);
+}
+
 /**
  * A path inside a snapshot must be relative, `/`-separated and canonical. Anything else could
  * make a later step read or write outside the policy or output dir (a crafted GitHub tree entry,

@@ -28,7 +28,7 @@ import type { BlobCache, ListedFile, PolicyListing, RepoTree } from './blob-cach
 import { applyChanges, type PathChange, type RepoTreeEntry } from './git-tree.ts';
 export { BlobCache, sharedBlobCache, DEFAULT_BLOB_CACHE_BYTES } from './blob-cache.ts';
 export type { BlobCacheOptions, BlobCacheStats, RepoTree } from './blob-cache.ts';
-import { compareCodePoints, isPolicyDir, isPolicyFile, isSkippedPath, validateSnapshotPath } from '../repo/files.ts';
+import { compareCodePoints, isPolicyDir, isPolicyFile, isRootKustomization, isSkippedPath, validateSnapshotPath } from '../repo/files.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, PATH_ERROR_CODE, type SnapshotResult } from './types.ts';
 
 export interface ReadGitHubOptions {
@@ -126,7 +126,10 @@ interface Ctx {
 }
 
 /** The files and directories a read takes: the format's policy files, or everything not skipped. */
-const wantsFile = (ctx: Ctx, p: string): boolean => (ctx.everything ? !isSkippedPath(p) : isPolicyFile(p, ctx.sourceFormat));
+const wantsFile = (ctx: Ctx, p: string): boolean => takesFile(p, ctx);
+/** Policy files, plus a root kustomization in any format (it decides whether the dir is rendered). */
+const takesFile = (p: string, o: { readonly everything?: boolean; readonly sourceFormat: SourceFormat }): boolean =>
+  o.everything ? !isSkippedPath(p) : isPolicyFile(p, o.sourceFormat) || isRootKustomization(p);
 const wantsDir = (ctx: Ctx, p: string): boolean => (ctx.everything ? !isSkippedPath(p) : isPolicyDir(p, ctx.sourceFormat));
 
 const repoKey = (ctx: Ctx): string => `${ctx.owner}/${ctx.repo}`.toLowerCase();
@@ -149,7 +152,7 @@ function selectFiles(listed: readonly ListedFile[], options: ReadGitHubOptions, 
   const out: Wanted[] = [];
   let total = 0;
   for (const entry of sorted) {
-    if (!(options.everything ? !isSkippedPath(entry.path) : isPolicyFile(entry.path, options.sourceFormat))) continue;
+    if (!takesFile(entry.path, options)) continue;
     const invalid = validateSnapshotPath(entry.path);
     if (invalid !== undefined) {
       errors.push(invalid);
@@ -295,7 +298,7 @@ async function treeFromDelta(ctx: Ctx, commit: string, dir: string, delta: TreeD
   // A contents call per path costs what the tree call would save only for policy files, which
   // must be downloaded anyway: allow one other path (a README next to the configs).
   const prefix = dir === '' ? '' : `${dir}/`;
-  const others = paths.filter((p) => !p.startsWith(prefix) || !isPolicyFile(p.slice(prefix.length), ctx.sourceFormat));
+  const others = paths.filter((p) => !p.startsWith(prefix) || !takesFile(p.slice(prefix.length), { sourceFormat: ctx.sourceFormat }));
   if (others.length > 1) return undefined;
 
   const fetched = await Promise.all(paths.map((p) => ctx.limit(() => contentAt(ctx, commit, p))));

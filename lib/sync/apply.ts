@@ -10,7 +10,7 @@
 import { Codes, apply, checkRollout, connect, plan, type ApplyResult, type Connection, type RunStatus } from '../cluster/index.ts';
 import { concludeContext, describeApplied, isAncestor, reportCluster, type ClusterReport, type CommitRef, type ContextConclusion } from '../github/index.ts';
 import type { ApplyJob, HealthJob } from '../jobs.ts';
-import { credentialPolicy, getCluster, healthTimeoutMs, type RegisteredCluster } from '../registry/index.ts';
+import { credentialPolicy, getCluster, getHelmRepos, healthTimeoutMs, type RegisteredCluster } from '../registry/index.ts';
 import { compile } from '../repo/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
 import { openDeployment, trackDeployment, type DeploymentTracker } from './deployment.ts';
@@ -162,6 +162,7 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
       owner: job.owner, repo: job.name, commit: job.sha, dir: reg.dir, sourceFormat: reg.sourceFormat,
       ...(deps.blobCache ? { cache: deps.blobCache } : {}),
       ...(deps.renderCache ? { renderCache: deps.renderCache } : {}),
+      helmRepos: () => getHelmRepos(deps.store),
       ...(job.delta ? { delta: job.delta } : {}),
       // The handler's backstop: a GitHub read that hangs past the deadline is given up.
       ...(options.signal ? { signal: options.signal } : {}),

@@ -12,6 +12,7 @@
  */
 import type { Octokit } from '@octokit/rest';
 import { findRenderTools, HIERARCHY_NEEDS_UNSTRUCTURED, isToolProblem, kustomizationOf, RENDER_ERROR_CODE, renderRepoDir, type RenderCache, type RenderTools, type ToolProblem } from '../render/index.ts';
+import type { HelmRepoCredential } from '../registry/index.ts';
 import type { SourceFile, SourceFormat, VetError } from '../repo/index.ts';
 import { readGitHubDir, type BlobCache, type TreeDelta } from '../source/index.ts';
 
@@ -26,6 +27,8 @@ export interface PolicyRead {
   readonly signal?: AbortSignal;
   /** Renders kept by their inputs: an unchanged sync directory is not rendered again. */
   readonly renderCache?: RenderCache;
+  /** Private chart repositories' credentials, read only when the directory renders (one secret read). */
+  readonly helmRepos?: () => Promise<readonly HelmRepoCredential[]>;
 }
 
 export interface Policy {
@@ -67,10 +70,12 @@ export async function readPolicy(octokit: Octokit, r: PolicyRead): Promise<Polic
   }
   const tools = renderTools();
   if (isToolProblem(tools)) return failed({ code: tools.code, path: at, message: `${at} needs rendering, but ${tools.message}` });
+  const helmRepos = r.helmRepos ? await r.helmRepos() : [];
   const rendered = await renderRepoDir((top) => readGitHubDir(octokit, { ...common, dir: top, sourceFormat: 'unstructured', everything: true }), dir, {
     tools,
     ...(r.renderCache ? { cache: r.renderCache } : {}),
     ...(r.signal ? { signal: r.signal } : {}),
+    ...(helmRepos.length > 0 ? { helmRepos } : {}),
   });
   if (rendered.kind === 'failed') return { files: [], errors: rendered.errors, sourceFormat: 'unstructured', prefix: '', rendered: true };
   return { files: rendered.files, errors: [], sourceFormat: 'unstructured', prefix: '', rendered: true };

@@ -16,7 +16,7 @@
  */
 import { concludeContext, reportPending, reportVet, type CommitRef } from '../github/index.ts';
 import { fromPush, toPayload, type ApplyJob, type PushJob } from '../jobs.ts';
-import { clustersFollowing, clustersFollowingRepo, type ClusterSummary } from '../registry/index.ts';
+import { clustersFollowing, clustersFollowingRepo, getHelmRepos, type ClusterSummary } from '../registry/index.ts';
 import { vetEach, type VetError, type SourceFormat } from '../repo/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
 import { messageOf } from './errors.ts';
@@ -121,6 +121,7 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
         owner: job.owner, repo: job.name, commit: job.after, dir: source.dir, sourceFormat: source.sourceFormat,
         ...(deps.blobCache ? { cache: deps.blobCache } : {}),
         ...(deps.renderCache ? { renderCache: deps.renderCache } : {}),
+        helmRepos: () => getHelmRepos(deps.store),
         ...(known.delta ? { delta: known.delta } : {}),
         signal: life.signal,
       });

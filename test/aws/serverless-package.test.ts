@@ -160,8 +160,9 @@ describe('serverless package, offline, with no AWS account', () => {
         { Sid: 'InvokeSync', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('sync') },
       ],
       // Who follows what: registrations only, never a kubeconfig.
-      SyncRole: [logs('sync'), read('clusters/*', ...github), list, invokeApply, deadLetter],
-      ApplyRole: [logs('apply'), read('clusters/*', 'kubeconfigs/*', ...github), deadLetter, scheduleHealth],
+      // Both render, so both may read the private chart repositories' credentials.
+      SyncRole: [logs('sync'), read('clusters/*', ...github, 'helm/repos*'), list, invokeApply, deadLetter],
+      ApplyRole: [logs('apply'), read('clusters/*', 'kubeconfigs/*', ...github, 'helm/repos*'), deadLetter, scheduleHealth],
       ResyncRole: [logs('resync'), read('clusters/*', ...github), list, invokeApply],
       // Looks at the cluster like apply; sends the next look, and consumes its queue (the event source mapping runs as it).
       HealthRole: [
@@ -265,6 +266,7 @@ describe('the renderTools layer: kustomize and helm for sync and apply, arm64, p
       const vars = lambdaEnv(fn);
       expect(p.Layers, fn).toEqual(layered.has(fn) ? [{ Ref: LAYER }] : undefined);
       expect(vars.PUSHSYNC_RENDER_TOOLS, fn).toBe(layered.has(fn) ? '/opt/bin' : undefined);
+      expect(vars.PUSHSYNC_REMOTE_BASES, fn).toBe(layered.has(fn) ? 'https://github.com/,https://gitlab.com/,https://bitbucket.org/' : undefined);
     }
   });
 

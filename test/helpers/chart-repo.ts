@@ -18,23 +18,37 @@ export interface ChartRepo {
   readonly url: string;
   /** Request paths served so far ("/index.yaml", "/shop-0.1.0.tgz"), in order. */
   readonly requests: readonly string[];
+  /** Requests refused for want of (the right) basic auth, when the repository is private. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
 /** Package each chart directory with `helm`, index them, and serve the result until close(). */
-export async function serveChartRepo(helm: string, chartDirs: readonly string[]): Promise<ChartRepo> {
+export interface ChartRepoOptions {
+  /** A private repository: every request needs this user and password (HTTP basic auth), else 401. */
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+export async function serveChartRepo(helm: string, chartDirs: readonly string[], options: ChartRepoOptions = {}): Promise<ChartRepo> {
   const root = await mkdtemp(path.join(tmpdir(), 'pushsync-chart-repo-'));
   const served = path.join(root, 'repo');
   await mkdir(served);
   // helm keeps caches and config under HOME / HELM_*: keep them in the temp dir too.
   const env = { PATH: process.env.PATH ?? '', HOME: root, HELM_CACHE_HOME: path.join(root, 'cache'), HELM_CONFIG_HOME: path.join(root, 'config'), HELM_DATA_HOME: path.join(root, 'data') };
   const requests: string[] = [];
+  let refused = 0;
+  const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` : undefined;
   let server: Server | undefined;
   try {
     for (const dir of chartDirs) await run(helm, ['package', dir, '--destination', served], { env });
     server = createServer((req, res) => {
       const name = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/').replace(/^\/+/, '');
       requests.push(`/${name}`);
+      if (expected !== undefined && req.headers.authorization !== expected) {
+        refused++;
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end('unauthorized\n');
+        return;
+      }
       // Only the files `helm package`/`helm repo index` wrote; no directories, no traversal.
       readdir(served)
         .then(async (names) => {
@@ -57,6 +71,9 @@ export async function serveChartRepo(helm: string, chartDirs: readonly string[])
     return {
       url,
       requests,
+      get refused() {
+        return refused;
+      },
       close: async () => {
         await new Promise<void>((resolve) => s.close(() => resolve()));
         await rm(root, { recursive: true, force: true });

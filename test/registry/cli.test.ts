@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClustersCommand, createSecretsCommand } from '../../bin/commands/clusters.ts';
 import type { Io } from '../../bin/commands/common.ts';
 import { runCli } from '../../bin/commands/dispatch.ts';
-import { FileSecretStore, getGitHubCredentials, getWebhookSecrets } from '../../lib/registry/index.ts';
+import { FileSecretStore, getGitHubCredentials, getHelmRepos, getWebhookSecrets } from '../../lib/registry/index.ts';
 import { KUBECONFIG, KUBE_TOKEN } from './support.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pushsync.js', import.meta.url));
@@ -274,5 +274,32 @@ describe('pushsync clusters / secrets (in-process)', () => {
     expect(await run(['secrets', 'set', 'webhook-secret', '--app-id', '1'], 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('--app-id does not apply to webhook-secret') });
     expect((await run(['secrets', 'remove', 'webhook-secret'])).code).toBe(0);
     expect((await run(['secrets', 'remove', 'webhook-secret'])).code).toBe(1);
+  });
+
+  it('secrets set helm-repo: URL and user as flags, the password from stdin; list shows the URL and user, never the password', async () => {
+    const set = await run(['secrets', 'set', 'helm-repo', '--url', 'https://charts.acme.example/', '--username', 'ci'], 's3cr3t-chart-pass\n');
+    expect(set).toMatchObject({ code: 0, stdout: expect.stringContaining('Stored helm-repo for https://charts.acme.example') });
+    expect((await run(['secrets', 'set', 'helm-repo', '--url', 'oci://registry.acme.example/charts', '--username', 'robot'], 'another-pass')).code).toBe(0);
+    // The same URL again replaces its entry.
+    expect((await run(['secrets', 'set', 'helm-repo', '--url', 'https://charts.acme.example', '--username', 'ci2'], 'rotated-pass')).code).toBe(0);
+    expect(await getHelmRepos(store())).toEqual([
+      { url: 'https://charts.acme.example', username: 'ci2', password: 'rotated-pass' },
+      { url: 'oci://registry.acme.example/charts', username: 'robot', password: 'another-pass' },
+    ]);
+    const list = await run(['secrets', 'list']);
+    expect(list.stdout).toMatch(/helm-repo https:\/\/charts\.acme\.example\s+set \(user ci2\)/);
+    expect(list.stdout).toMatch(/helm-repo oci:\/\/registry\.acme\.example\/charts\s+set \(user robot\)/);
+    expect(list.stdout).not.toMatch(/pass/);
+    // Bad input names the flag and the rule.
+    expect(await run(['secrets', 'set', 'helm-repo', '--username', 'ci'], 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('needs --url') });
+    expect(await run(['secrets', 'set', 'helm-repo', '--url', 'ftp://x', '--username', 'ci'], 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('--url: ftp: is not a chart repository scheme') });
+    expect(await run(['secrets', 'set', 'helm-repo', '--url', 'https://u:p@x.example', '--username', 'ci'], 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('not in the URL') });
+    expect(await run(['secrets', 'set', 'helm-repo', '--url', 'https://x.example', '--username', 'ci'], '')).toMatchObject({ code: 2, stderr: expect.stringContaining('the password is empty') });
+    expect(await run(['secrets', 'set', 'github-token', '--url', 'https://x.example'], 'tok')).toMatchObject({ code: 2, stderr: expect.stringContaining('--url does not apply to github-token') });
+    // Removing needs the URL; an unknown one is "not found".
+    expect(await run(['secrets', 'remove', 'helm-repo'])).toMatchObject({ code: 2, stderr: expect.stringContaining('needs --url') });
+    expect((await run(['secrets', 'remove', 'helm-repo', '--url', 'https://charts.acme.example/'])).code).toBe(0);
+    expect((await run(['secrets', 'remove', 'helm-repo', '--url', 'https://charts.acme.example'])).code).toBe(1);
+    expect((await getHelmRepos(store())).map((r) => r.url)).toEqual(['oci://registry.acme.example/charts']);
   });
 });

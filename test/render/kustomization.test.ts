@@ -5,7 +5,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkKustomization, isRemote, normalizePath, pluginKind, refuseOutsideReads, refusePlugins, rootKustomization } from '../../lib/render/kustomization.ts';
+import { checkKustomization, isRemote, normalizePath, pluginKind, refuseOutsideReads, refusePlugins, remoteEntries, rootKustomization } from '../../lib/render/kustomization.ts';
+import { ACCEPTED_FORMS, REMOTE_ROOT } from '../../lib/render/remote-ref.ts';
 import { files, readFixture } from '../helpers/repo-files.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/render/plugins/', import.meta.url));
@@ -70,7 +71,7 @@ describe('refusePlugins', () => {
       // A directory in generators: its kustomization's resources are read as plugin configurations.
       want: [{ path: 'gens/kustomization.yaml', line: 2, text: 'resources entry (read as plugin configuration) "fn.yaml" asks for an exec KRM function' }],
     },
-    // Remote bases and generator URLs are not plugins as such: refuseOutsideReads refuses them (below).
+    // Remote bases and generator URLs are not plugins as such: refuseOutsideReads refuses what is still remote (below).
     { name: 'remote', root: 'kustomization.yaml', want: [] },
   ])('$name', ({ name, root, want }) => {
     const errors = refusePlugins(fixture(name), root);
@@ -136,14 +137,35 @@ describe('refuseOutsideReads', () => {
     expect(checkKustomization(fixture('outside'), 'app/kustomization.yaml')).toHaveLength(4);
   });
 
-  it('refuses remote bases and generator URLs (nothing would check what they hold), file:// too', () => {
-    expect(refuseOutsideReads(fixture('remote'), 'kustomization.yaml').map((e) => `${e.path}:${e.line} ${e.message.split(' is remote: ')[0]}`)).toEqual([
-      'kustomization.yaml:2 resources entry "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld/?ref=v5.4.3"',
-      'kustomization.yaml:3 resources entry "github.com/example/shop/base?ref=v1"',
-      'kustomization.yaml:4 resources entry "git@github.com:example/shop.git//base"',
-      'kustomization.yaml:6 generators entry "https://example.com/generators/gen.yaml"',
+  it('refuses what is still remote: a base pushsync did not fetch, a form it does not fetch, a generator URL, file://', () => {
+    // renderRepoDir fetches accepted remote bases first and rewrites them (remote.ts); called on
+    // its own, this walk sees them still remote and refuses them, each with the reason.
+    expect(refuseOutsideReads(fixture('remote'), 'kustomization.yaml').map((e) => `${e.path}:${e.line} ${e.message}`)).toEqual([
+      'kustomization.yaml:2 resources entry "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld/?ref=v5.4.3" is a remote base that was not fetched: pushsync fetches remote bases before rendering and checks what they hold; render through renderRepoDir',
+      'kustomization.yaml:3 resources entry "github.com/example/shop/base?ref=v1" is a remote base that was not fetched: pushsync fetches remote bases before rendering and checks what they hold; render through renderRepoDir',
+      `kustomization.yaml:4 resources entry "git@github.com:example/shop.git//base" is remote in a form pushsync does not fetch (it is an ssh URL, which needs the machine's keys): write a git base as ${ACCEPTED_FORMS}, or vendor it into the repository`,
+      'kustomization.yaml:6 generators entry "https://example.com/generators/gen.yaml" is remote: pushsync fetches remote git bases in resources, bases and components only (a remote generators entry is read at render time and checked by nothing); vendor it into the repository',
     ]);
-    expect(refuseOutsideReads(files({ 'kustomization.yaml': 'resources:\n- file:///proc/self/environ\n' }), 'kustomization.yaml')[0]?.message).toMatch(/"file:\/\/\/proc\/self\/environ" is remote: .*vendor it into the repository/);
+    expect(refuseOutsideReads(files({ 'kustomization.yaml': 'resources:\n- file:///proc/self/environ\n' }), 'kustomization.yaml')[0]?.message).toMatch(
+      /"file:\/\/\/proc\/self\/environ" is remote in a form pushsync does not fetch \(a file:\/\/ URL reads the renderer's own files\).*vendor it into the repository/,
+    );
+  });
+
+  it('lists the remote base entries of reached kustomizations, and keeps a fetched base inside its own repository', () => {
+    expect(remoteEntries(fixture('remote'), 'kustomization.yaml').map((e) => `${e.kustomization}:${e.line} ${e.field} ${e.value}`)).toEqual([
+      'kustomization.yaml:2 resources https://github.com/kubernetes-sigs/kustomize//examples/helloWorld/?ref=v5.4.3',
+      'kustomization.yaml:3 resources github.com/example/shop/base?ref=v1',
+      'kustomization.yaml:4 resources git@github.com:example/shop.git//base',
+    ]);
+    const f = files({
+      'app/kustomization.yaml': `resources:\n- ../${REMOTE_ROOT}0/base\n`,
+      [`${REMOTE_ROOT}0/base/kustomization.yaml`]: 'resources:\n- ../other\n- ../../../../app\n- ../../1/lib\n',
+      [`${REMOTE_ROOT}0/other/kustomization.yaml`]: '',
+      [`${REMOTE_ROOT}1/lib/kustomization.yaml`]: '',
+    });
+    expect(refuseOutsideReads(f, 'app/kustomization.yaml').map((e) => `${e.path}:${e.line} ${e.message}`)).toEqual([
+      `${REMOTE_ROOT}0/base/kustomization.yaml:3 resources entry "../../../../app" leaves its remote base's repository: a remote base may only read files of its own repository`,
+    ]);
   });
 
   it('covers patches, crds, replacements, openapi and helm globals, and lets in-repo paths through', () => {
