@@ -1,15 +1,19 @@
 /**
  * Issue 12, end to end through a push: a repository whose clusters sync kustomize overlays of
  * one base (each overlay the sync directory of one cluster) is rendered by the real kustomize,
- * vetted as an unstructured repo and applied, each cluster its own variant; a kustomization that
- * fails to build or asks for an exec plugin is a `pushsync/vet` failure naming the file, and
- * nothing is applied. Real API servers, the GitHub stand-in over a real git repository.
+ * vetted as an unstructured repo and applied, each cluster its own variant; Helm charts kept in
+ * the repository, from a chart repository, and from a private one with the stored credentials; a
+ * remote base from an allowed git remote; a kustomization that fails to build, a missing base, a
+ * chart that fails to template or an exec plugin is a `pushsync/vet` failure naming the file,
+ * and nothing is applied. Real API servers, the GitHub stand-in over a real git repository.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveChartRepo, type ChartRepo } from '../helpers/chart-repo.ts';
+import { startGitRemote, type GitRemote } from '../helpers/git-remote.ts';
+import { setHelmRepo } from '../../lib/registry/index.ts';
 import { startControlPlane, type ControlPlane } from '../helpers/control-plane.ts';
 import { findRenderTools, isToolProblem } from '../../lib/render/index.ts';
 import { checks, startProduct, type Product } from './support.ts';
@@ -37,16 +41,32 @@ let prod: ControlPlane;
 let product: Product;
 let head: string | undefined;
 let charts: ChartRepo;
+let privateCharts: ChartRepo;
+let remote: GitRemote;
+const PRIVATE = { username: 'ci', password: 'e2e-chart-pass-51d2' };
+const savedRemoteBases = process.env.PUSHSYNC_REMOTE_BASES;
 
 beforeAll(async () => {
   const tools = findRenderTools();
   if (isToolProblem(tools)) throw new Error(tools.message);
-  [dev, prod, product, charts] = await Promise.all([startControlPlane(), startControlPlane(), startProduct({ contract: true }), serveChartRepo(tools.helm.path, [path.join(RENDER, 'charts', 'shop')])]);
+  [dev, prod, product, charts, privateCharts, remote] = await Promise.all([
+    startControlPlane(),
+    startControlPlane(),
+    startProduct({ contract: true }),
+    serveChartRepo(tools.helm.path, [path.join(RENDER, 'charts', 'shop')]),
+    serveChartRepo(tools.helm.path, [path.join(RENDER, 'charts', 'shop')], { auth: PRIVATE }),
+    startGitRemote(),
+  ]);
+  // The functions read the allow-list from their environment (serverless.yml's remoteBases).
+  process.env.PUSHSYNC_REMOTE_BASES = `${remote.url}/`;
   await product.register('dev', dev.kubeconfig, 'main', { dir: 'boutique/overlays/dev', sourceFormat: 'unstructured' });
   await product.register('prod', prod.kubeconfig, 'main', { dir: 'boutique/overlays/prod', sourceFormat: 'unstructured' });
 }, 120_000);
 
 afterAll(async () => {
+  if (savedRemoteBases === undefined) delete process.env.PUSHSYNC_REMOTE_BASES;
+  else process.env.PUSHSYNC_REMOTE_BASES = savedRemoteBases;
+  await Promise.all([privateCharts?.close(), remote?.close()]);
   await charts?.close();
   await product?.close();
   await Promise.all([dev?.stop(), prod?.stop()]);
@@ -126,6 +146,18 @@ describe('kustomize overlays through a push (issue 12)', () => {
     head = broken;
   }, 120_000);
 
+  it('a missing base: pushsync/vet fails naming the kustomization with kustomize\'s message, and nothing is applied', async () => {
+    const before = await deployment(prod, 'prod-frontend');
+    const missing = await product.github.git.commit({ 'boutique/overlays/prod/kustomization.yaml': 'namePrefix: prod-\nresources:\n- ../../bsae\n' }, { message: 'a typo in the base path' });
+    await product.push('main', head, missing);
+    const vet = checks(product.github, missing)['pushsync/vet'] ?? '';
+    expect(vet).toMatch(/^failure: .*KNV1068 boutique\/overlays\/prod\/kustomization\.yaml/);
+    expect(vet).toContain('bsae');
+    expect(checks(product.github, missing)['pushsync/prod']).toMatch(/^failure: not applied/);
+    expect(await deployment(prod, 'prod-frontend')).toEqual(before);
+    head = missing;
+  }, 120_000);
+
   it('a kustomization asking for an exec plugin: refused by vet, nothing applied', async () => {
     const sneaky = await product.github.git.commit(
       {
@@ -140,4 +172,70 @@ describe('kustomize overlays through a push (issue 12)', () => {
     expect(checks(product.github, sneaky)['pushsync/prod']).toMatch(/^failure: not applied/);
     expect(product.github.violations).toEqual([]);
   }, 120_000);
+
+  it('a chart that fails to template: pushsync/vet fails on the kustomization with helm\'s message, and nothing is applied', async () => {
+    const before = await deployment(dev, 'dev-frontend');
+    const failing = await product.github.git.commit(
+      {
+        ...fixtureFiles('charts/shop', 'boutique/overlays/dev/charts/shop'),
+        'boutique/overlays/dev/kustomization.yaml': `${readFileSync(path.join(RENDER, 'helm-broken', 'kustomization.yaml'), 'utf8')}resources:\n- ../../base\n`,
+      },
+      { message: 'a chart without its required value' },
+    );
+    await product.push('main', head, failing);
+    const vet = checks(product.github, failing)['pushsync/vet'] ?? '';
+    expect(vet).toMatch(/^failure: .*KNV1068 boutique\/overlays\/dev\/kustomization\.yaml/);
+    expect(vet).toContain('shop needs .Values.domain');
+    expect(checks(product.github, failing)['pushsync/dev']).toMatch(/^failure: not applied/);
+    expect(await deployment(dev, 'dev-frontend')).toEqual(before);
+    head = failing;
+  }, 120_000);
+
+  it('a remote base from an allowed git remote and a chart from a private repository (credentials from the secret store): rendered, vetted, applied', async () => {
+    await remote.commit('shop', 'main', { fromDir: path.join(RENDER, 'remote', 'shop'), message: 'shop v1' });
+    await remote.tag('shop', 'v1', 'main');
+    expect(await setHelmRepo(product.store, { url: privateCharts.url, ...PRIVATE })).toEqual([]);
+    const overlay = [
+      'namePrefix: prod-',
+      'resources:',
+      '- ../../base', // kept: replacing every object prod has at once is refused (KNV2006)
+      '- namespace.yaml', // the remote base's namespace
+      `- ${remote.url}/shop.git//base?ref=v1`,
+      'helmCharts:',
+      '- name: shop',
+      `  repo: ${privateCharts.url}`,
+      '  version: 0.1.0',
+      '  releaseName: private',
+      '  namespace: default',
+      '  valuesInline:',
+      '    domain: private.example.com',
+      '',
+    ].join('\n');
+    const fixed = await product.github.git.commit(
+      {
+        // dev back to a chart that templates; prod from the remote base and the private chart.
+        'boutique/overlays/dev/kustomization.yaml': readFileSync(path.join(RENDER, 'helm-local', 'kustomization.yaml'), 'utf8').replace('resources:\n- namespace.yaml', 'resources:\n- namespace.yaml\n- ../../base'),
+        'boutique/overlays/prod/kustomization.yaml': overlay,
+        'boutique/overlays/prod/namespace.yaml': readFileSync(path.join(RENDER, 'remote', 'overlay', 'overlays', 'prod', 'namespace.yaml'), 'utf8'),
+      },
+      { message: 'prod from the shared base and the private chart' },
+    );
+    const refusedBefore = privateCharts.refused;
+    await product.push('main', head, fixed);
+    expect(checks(product.github, fixed)).toMatchObject({
+      'pushsync/vet': expect.stringMatching(/^success/),
+      'pushsync/dev': expect.stringMatching(/^success/),
+      'pushsync/prod': expect.stringMatching(/^success/),
+    });
+    const settings = await prod.kubectl(['get', 'configmap', 'prod-private-settings', '-n', 'default', '-o', 'jsonpath={.data.domain}']);
+    expect(settings.stdout).toBe('private.example.com');
+    // From the remote base (in its namespace, whatever the prefix made of it).
+    expect((await prod.kubectl(['get', 'deployments', '-A', '-o', 'name'])).stdout.split('\n')).toContain('deployment.apps/prod-web');
+    expect(privateCharts.refused).toBe(refusedBefore); // every pull carried the stored credentials
+    expect(remote.requests.some((r) => r.startsWith('/shop.git/'))).toBe(true);
+    // The password is in no status, check run or log line.
+    expect(JSON.stringify(product.github.statuses)).not.toContain(PRIVATE.password);
+    expect(product.logLines.join('\n')).not.toContain(PRIVATE.password);
+    head = fixed;
+  }, 180_000);
 });
