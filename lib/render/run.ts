@@ -204,6 +204,9 @@ export function toolMessage(stderr: string, repoDir: string, toolPaths: readonly
   raw = raw
     .replace(/ with env=\[[^\]]*\]/g, '')
     .replace(/ \(is '[^']*' installed\?\)/g, '')
+    // kustomize's tail after helm's own words names the whole command line (temp paths, values
+    // files): only which helm step failed says something to the user, and GitHub keeps 140 chars.
+    .replace(/\n?: unable to run: '(?:\S*\/)?helm (\w+)[^']*': exit status \d+/g, ' (helm $1)')
     .replace(/^Use --debug flag to render out invalid YAML\n?/gm, '');
   const lines = raw
     // eslint-disable-next-line no-control-regex

@@ -179,13 +179,16 @@ describe('kustomize overlays through a push (issue 12)', () => {
       {
         ...fixtureFiles('charts/shop', 'boutique/overlays/dev/charts/shop'),
         'boutique/overlays/dev/kustomization.yaml': `${readFileSync(path.join(RENDER, 'helm-broken', 'kustomization.yaml'), 'utf8')}resources:\n- ../../base\n`,
+        // prod as it was before the exec plugin, so that the chart is the commit's one error.
+        'boutique/overlays/prod/kustomization.yaml': readFileSync(path.join(RENDER, 'boutique', 'overlays', 'prod', 'kustomization.yaml'), 'utf8'),
       },
       { message: 'a chart without its required value' },
     );
     await product.push('main', head, failing);
     const vet = checks(product.github, failing)['pushsync/vet'] ?? '';
-    expect(vet).toMatch(/^failure: .*KNV1068 boutique\/overlays\/dev\/kustomization\.yaml/);
-    expect(vet).toContain('shop needs .Values.domain');
+    expect(vet).toMatch(/^failure: 1 error\. KNV1068 boutique\/overlays\/dev\/kustomization\.yaml/);
+    // helm's own words (a status description holds 140 characters; an App's check run holds all of it).
+    expect(vet).toMatch(/kustomization\.yaml: execution e.*….*public host name\) \(helm template\)$/);
     expect(checks(product.github, failing)['pushsync/dev']).toMatch(/^failure: not applied/);
     expect(await deployment(dev, 'dev-frontend')).toEqual(before);
     head = failing;

@@ -311,5 +311,8 @@ describe('pieces', () => {
     const stderr = `\u001b[31mError: accumulating resources from '${repoDir}/base': token=abcdefghijkl\n\nUsage:\n  kustomize build [flags]\n`;
     expect(toolMessage(stderr, repoDir)).toBe("accumulating resources from 'base': token=[redacted]");
     expect(toolMessage(`Error: ${'x'.repeat(5000)}`, repoDir)).toHaveLength(2048);
+    // kustomize's helm command line after helm's own words is reduced to the helm step.
+    const helm = `Error: execution error at (shop/templates/configmap.yaml:9:13): shop needs .Values.domain\n: unable to run: '/opt/bin/helm template broken ${repoDir}/charts/shop --values /tmp/x/shop-kustomize-values.yaml': exit status 1\n`;
+    expect(toolMessage(helm, repoDir)).toBe('execution error at (shop/templates/configmap.yaml:9:13): shop needs .Values.domain (helm template)');
   });
 });
