@@ -8,6 +8,10 @@
  * 2,138 files, 9,165 declared objects, and per cluster (nomos hydrate) defaultcluster 12,111,
  * bench-prod-1 12,702, bench-prod-2 11,801, bench-staging 13,112 hydrated objects.
  *
+ * generateOneClusterRepo() makes the repo of issue #13 §1 instead: one Cluster object, 1,000
+ * namespaces under three abstract levels (2 divisions × 5 groups × 5 teams × 20 namespaces),
+ * inherited objects at the first and third levels: 2,114 files, 9,501 declared objects.
+ *
  * The same options always give byte-identical files, so timings are comparable across runs
  * and machines. The repo must vet clean with `nomos vet` for every cluster.
  */
@@ -213,9 +217,10 @@ function groupFiles(d: number, g: number): GeneratedFile[] {
   ];
 }
 
-function namespaceFiles(d: number, g: number, n: number): GeneratedFile[] {
+/** A namespace dir under `parent` (default: the 4-cluster repo's group dir). */
+function namespaceFiles(d: number, g: number, n: number, parent = `namespaces/div-${pad(d)}/grp-${pad(g)}`, canaryClusters = 'bench-prod-1, bench-staging'): GeneratedFile[] {
   const name = `ns-${pad(d)}-${pad(g)}-${pad(n)}`;
-  const dir = `namespaces/div-${pad(d)}/grp-${pad(g)}/${name}`;
+  const dir = `${parent}/${name}`;
   const labels: Record<string, string> = { team: `team-${pad(d)}-${pad(g)}`, tier: n % 5 === 0 ? 'critical' : 'standard' };
   // Every tenth namespace is a sandbox that exists only outside production.
   const nsAnnotations = n % 10 === 9 ? { annotations: { 'configmanagement.gke.io/cluster-selector': 'non-prod' } } : {};
@@ -253,7 +258,7 @@ function namespaceFiles(d: number, g: number, n: number): GeneratedFile[] {
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: meta('canary-flags', { annotations: { 'configsync.gke.io/cluster-name-selector': 'bench-prod-1, bench-staging' } }),
+      metadata: meta('canary-flags', { annotations: { 'configsync.gke.io/cluster-name-selector': canaryClusters } }),
       data: { canary: 'enabled' },
     },
   ];
@@ -297,4 +302,107 @@ export async function writeRepo(dir: string, files: readonly GeneratedFile[]): P
     for (let f = queue.shift(); f; f = queue.shift()) await writeFile(join(dir, f.path), f.content);
   };
   await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+/** Shape of the one-cluster repo: divisions × groups × teams abstract dirs, namespaces per team. */
+export interface OneClusterOptions {
+  readonly divisions: number;
+  readonly groupsPerDivision: number;
+  readonly teamsPerGroup: number;
+  readonly namespacesPerTeam: number;
+}
+
+export const DEFAULT_ONE_CLUSTER_OPTIONS: OneClusterOptions = {
+  divisions: 2,
+  groupsPerDivision: 5,
+  teamsPerGroup: 5,
+  namespacesPerTeam: 20,
+};
+
+/** The single Cluster of the one-cluster repo. */
+export const ONE_CLUSTER = { name: 'bench-prod', labels: { env: 'prod', region: 'us-east1' } } as const;
+
+function oneClusterRegistryFiles(): GeneratedFile[] {
+  const selector = (name: string, selector: Obj): Obj => ({ apiVersion: 'configmanagement.gke.io/v1', kind: 'ClusterSelector', metadata: meta(name), spec: { selector } });
+  return [
+    {
+      path: 'clusterregistry/cluster.yaml',
+      content: yamlDocs([{ apiVersion: 'clusterregistry.k8s.io/v1alpha1', kind: 'Cluster', metadata: meta(ONE_CLUSTER.name, { labels: { ...ONE_CLUSTER.labels } }) }]),
+    },
+    {
+      path: 'clusterregistry/selectors.yaml',
+      content: yamlDocs([
+        selector('prod', { matchLabels: { env: 'prod' } }),
+        selector('non-prod', { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }),
+        selector('us', { matchExpressions: [{ key: 'region', operator: 'In', values: ['us-east1', 'us-west1'] }] }),
+      ]),
+    },
+  ];
+}
+
+/** One viewer ClusterRole per abstract dir, plus the organisation's two. */
+function oneClusterRoleFiles(o: OneClusterOptions): GeneratedFile[] {
+  const viewer = (name: string, annotations?: Record<string, string>): Obj => ({
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRole',
+    metadata: meta(name, annotations ? { annotations } : {}),
+    rules: [{ apiGroups: ['', 'apps'], resources: ['pods', 'services', 'configmaps', 'deployments'], verbs: ['get', 'list', 'watch'] }],
+  });
+  const roles: Obj[] = [viewer('org-viewer'), viewer('us-auditor', { 'configmanagement.gke.io/cluster-selector': 'us' })];
+  for (let d = 0; d < o.divisions; d++) {
+    roles.push(viewer(`div-${pad(d)}-admin`));
+    for (let g = 0; g < o.groupsPerDivision; g++) {
+      roles.push(viewer(`grp-${pad(d)}-${pad(g)}-admin`));
+      for (let t = 0; t < o.teamsPerGroup; t++) roles.push(viewer(`team-${pad(d)}-${pad(g)}-${pad(t)}-viewer`));
+    }
+  }
+  // Aggregated roles up to the issue's object count (9,501 with the defaults).
+  for (let i = 0; i < 318; i++) roles.push({ ...viewer(`feature-${String(i).padStart(3, '0')}-viewer`), aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [`bench.example/feature-${String(i).padStart(3, '0')}`]: 'true' } }] } });
+  return [{ path: 'cluster/clusterroles.yaml', content: yamlDocs(roles) }];
+}
+
+/** Two files per team dir, one object each, inherited by the team's namespaces. */
+function teamFiles(dir: string, team: string): GeneratedFile[] {
+  return [
+    {
+      path: `${dir}/access.yaml`,
+      content: yamlDocs([roleBinding('team-viewers', { kind: 'ClusterRole', name: `${team}-viewer` }, { kind: 'Group', apiGroup: RBAC, name: `${team}-viewers@bench.example` })]),
+    },
+    {
+      path: `${dir}/quota.yaml`,
+      content: yamlDocs([{ apiVersion: 'v1', kind: 'ResourceQuota', metadata: meta('team-quota'), spec: { hard: { 'requests.cpu': '8', 'requests.memory': '32Gi', pods: '50' } } }]),
+    },
+  ];
+}
+
+/**
+ * The one-cluster repo of issue #13 §1, in memory, sorted by path. Three abstract levels
+ * (namespaces/div-DD/grp-GG/team-TT/) above the namespace dirs; inheritance at divisions and teams.
+ */
+export function generateOneClusterRepo(options: Partial<OneClusterOptions> = {}): GeneratedRepo {
+  const o: OneClusterOptions = { ...DEFAULT_ONE_CLUSTER_OPTIONS, ...options };
+  const files: GeneratedFile[] = [...systemFiles(), ...oneClusterRegistryFiles(), ...oneClusterRoleFiles(o), ...rootFiles()];
+  let namespaceCount = 0;
+  for (let d = 0; d < o.divisions; d++) {
+    files.push(...divisionFiles(d));
+    for (let g = 0; g < o.groupsPerDivision; g++) {
+      for (let t = 0; t < o.teamsPerGroup; t++) {
+        const team = `team-${pad(d)}-${pad(g)}-${pad(t)}`;
+        const teamDir = `namespaces/div-${pad(d)}/grp-${pad(g)}/${team}`;
+        files.push(...teamFiles(teamDir, team));
+        for (let n = 0; n < o.namespacesPerTeam; n++) {
+          // ns-DD-TT-NN: TT numbers the division's teams, so names stay unique.
+          files.push(...namespaceFiles(d, g * o.teamsPerGroup + t, n, teamDir, ONE_CLUSTER.name));
+          namespaceCount++;
+        }
+      }
+    }
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return {
+    files,
+    objectCount: files.reduce((sum, f) => sum + countDocuments(f.content), 0),
+    namespaceCount,
+    clusters: [ONE_CLUSTER.name],
+  };
 }

@@ -1,44 +1,64 @@
 /**
- * Vet benchmark: pushsync's repo engine against `nomos vet` on one generated repo of
- * ~1,000 namespaces / ~9,000 objects (bench/generate-repo.ts).
+ * Vet benchmark: `pushsync vet` against `nomos vet --no-api-server-check` on a generated
+ * hierarchical repo (bench/generate-repo.ts), both as whole processes, as a user runs them.
  *
- *   npx tsx bench/vet.ts                           pushsync only
- *   NOMOS=/path/to/nomos npx tsx bench/vet.ts      plus nomos, and the ratio
+ *   npm run bench                                  pushsync only, next to the figures before #13
+ *   NOMOS=/path/to/nomos npm run bench             plus nomos, alternating runs, the ratios and the targets
  *
- * Env: BENCH_RUNS (default 1; the median is reported), BENCH_KEEP=1 keeps the generated repo.
+ * Env: BENCH_RUNS (default 5; counted runs per side, after one warm-up each), BENCH_REPO
+ * (one-cluster, the default: issue #13 §1's 2,114 files / 9,501 objects / one Cluster;
+ * four-cluster: the earlier 2,138-file repo with three Clusters), BENCH_KEEP=1 keeps the repo,
+ * BENCH_BEFORE=1 also runs the CLI of the commit before issue #13 (BEFORE.commit), alternating.
  *
- * Each side runs in its own process so its peak RSS is its own: pushsync in
- * bench/vet-child.ts, bundled with esbuild and run by plain node as the CLI and the functions
- * ship (maxRSS from process.resourceUsage() at its end; no tsx compiler in the process), nomos under
- * `/usr/bin/time -v` (or, where that is missing, by polling VmHWM in /proc/<pid>/status).
- * A side that fails (e.g. the engine throws "not implemented yet") is reported as failed;
- * the other side still runs.
+ * pushsync runs as a user runs it: `node bin/pushsync.js vet DIR` on the dist/ bundle that
+ * `npm run build` (scripts/build.mjs) makes first, dependencies in node_modules. Each run's wall time is measured from
+ * spawn to exit, CPU (user + system) and peak RSS by `/usr/bin/time -v` (where that is missing,
+ * peak RSS by polling VmHWM in /proc/<pid>/status, and no CPU). Medians of the counted runs
+ * are reported. One more in-process run (bench/vet-child.ts) splits pushsync's time into read
+ * and vet. A side that fails is reported as failed; the other side still runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { generateRepo, writeRepo } from './generate-repo.ts';
+import { generateOneClusterRepo, generateRepo, writeRepo, type GeneratedRepo } from './generate-repo.ts';
 import type { ChildReport } from './vet-child.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
-const TARGET = { wallMs: 1000, rssMB: 300 };
 const TIME_BIN = '/usr/bin/time';
+/** Issue #13 §1: at most half of nomos' wall time, no more memory than nomos, under 1 s. */
+const TARGET = { wallRatio: 0.5, memRatio: 1, wallMs: 1000 };
+
+/**
+ * `pushsync vet` on the one-cluster repo before issue #13's work: commit 7ffc0ee's bin/pushsync.js
+ * and its `npm run build` bundle, whole process, medians of 7 runs alternating with this
+ * change's, on this 2-core machine while other work kept its load average at 6 to 8 (wall is
+ * the figure that load inflates most; compare CPU and peak RSS first). In the same session
+ * nomos took 8.7 s wall / 5.0 s CPU / 140 MiB, 7ffc0ee 0.49 × its wall (pair median).
+ */
+const BEFORE = { commit: '7ffc0ee', wallMs: 3007, cpuMs: 2131, rssKB: 119.4 * 1024, note: 'load average 6–8' };
+
+interface Run {
+  readonly ms: number;
+  readonly cpuMs?: number;
+  readonly rssKB?: number;
+  readonly status: number | null;
+  readonly output: string;
+}
 
 interface SideResult {
   readonly name: string;
-  /** Wall time of the work being compared (pushsync: read + vet in-process; nomos: whole process). */
+  readonly runs: number;
+  /** Medians over the counted runs (peak RSS too). */
   readonly ms?: number;
-  readonly processMs?: number;
-  /** User + system CPU of the same work as `ms`. */
   readonly cpuMs?: number;
-  readonly readMs?: number;
   readonly rssKB?: number;
+  readonly range?: string;
   readonly note: string;
   readonly failed?: string;
 }
@@ -49,58 +69,53 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
-/** The child as shipped code: one esbuild bundle, so the process holds no TypeScript compiler. */
+/** `npm run build`: dist/cli.mjs, which bin/pushsync.js runs while it is newer than every source. */
+function buildCli(): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed: ${(r.stderr || r.stdout).trim()}`);
+}
+
+/** bin/pushsync.js's own test: an edit during the bench would send later runs through tsx. */
+function cliBundleIsFresh(): boolean {
+  const newest = (dir: string): number => {
+    let n = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) n = Math.max(n, newest(p));
+      else if (e.name.endsWith('.ts')) n = Math.max(n, statSync(p).mtimeMs);
+    }
+    return n;
+  };
+  try {
+    const built = statSync(join(ROOT, 'dist', 'cli.mjs')).mtimeMs;
+    return ['lib', 'bin', 'functions'].every((d) => newest(join(ROOT, d)) <= built);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * BENCH_BEFORE=1: commit BEFORE.commit's bin/pushsync.js and its bundle, built from `git archive`
+ * (nothing in the work tree changes) under node_modules/.cache, so its dependencies resolve.
+ */
+async function buildBefore(): Promise<string> {
+  const root = join(ROOT, 'node_modules', '.cache', 'pushsync-bench', `before-${BEFORE.commit}`);
+  await rm(root, { recursive: true, force: true });
+  await mkdir(join(root, 'dist'), { recursive: true });
+  const archive = spawnSync('git', ['-C', ROOT, 'archive', '--format=tar', BEFORE.commit, 'bin', 'lib', 'functions', 'package.json'], { maxBuffer: 256 * 1024 * 1024 });
+  if (archive.status !== 0) throw new Error(`git archive ${BEFORE.commit} failed: ${archive.stderr.toString().trim()}`);
+  const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString().trim()}`);
+  // scripts/build.mjs's options, so the before side ships the way this side does.
+  await build({ entryPoints: { cli: join(root, 'bin', 'cli.ts') }, outdir: join(root, 'dist'), outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  return join(root, 'bin', 'pushsync.js');
+}
+
+/** bench/vet-child.ts as one bundle: the in-process read/vet split. */
 async function bundleChild(): Promise<string> {
   const out = join(await mkdtemp(join(tmpdir(), 'pushsync-bench-child-')), 'vet-child.mjs');
   await build({ entryPoints: [join(HERE, 'vet-child.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
   return out;
-}
-const CHILD = await bundleChild();
-
-function runPushsyncOnce(dir: string): { report?: ChildReport; processMs: number; failed?: string } {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CHILD, dir, 'hierarchy'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const processMs = performance.now() - t0;
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) {
-    return { processMs, failed: `child exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
-  }
-  return { report: JSON.parse(line) as ChildReport, processMs };
-}
-
-function benchPushsync(dir: string, runs: number): SideResult {
-  const reports: ChildReport[] = [];
-  const processMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = runPushsyncOnce(dir);
-    if (!r.report) return { name: 'pushsync', note: '', failed: r.failed };
-    reports.push(r.report);
-    processMs.push(r.processMs);
-  }
-  const last = reports[reports.length - 1];
-  if (!last) return { name: 'pushsync', note: '', failed: 'no runs' };
-  const readMs = median(reports.map((r) => r.read.ms));
-  const rssKB = Math.max(...reports.map((r) => r.maxRssKB));
-  if (!last.ok) {
-    return { name: 'pushsync', readMs, rssKB, processMs: median(processMs), note: `read ${last.read.files} files, ${(last.read.bytes / 1e6).toFixed(1)} MB`, failed: `vet threw: ${last.error}` };
-  }
-  const ok = reports.filter((r): r is Extract<ChildReport, { ok: true }> => r.ok);
-  const summary = last.clusters.map((c) => `${c.cluster}: ${c.objects} objects${c.errors ? `, ${c.errors} errors (${c.firstError})` : ''}`).join('; ');
-  const vetErrors = last.clusters.reduce((n, c) => n + c.errors, 0);
-  return {
-    name: 'pushsync',
-    readMs,
-    ms: median(ok.map((r) => r.read.ms + r.vetMs)),
-    cpuMs: median(ok.map((r) => r.cpuMs)),
-    processMs: median(processMs),
-    rssKB,
-    note: `vet ${median(ok.map((r) => r.vetMs)).toFixed(0)} ms; baseline RSS ${(last.baselineRssKB / 1024).toFixed(0)} MB; ${summary}`,
-    ...(vetErrors ? { failed: `repo did not vet clean: ${vetErrors} errors` } : {}),
-  };
 }
 
 /** Peak RSS of a child without /usr/bin/time: VmHWM is a high-water mark, so polling it until exit loses little. */
@@ -124,13 +139,11 @@ async function runWithVmHWM(cmd: string, args: readonly string[], env: NodeJS.Pr
   return { status, stdout, stderr, ...(rssKB === undefined ? {} : { rssKB }) };
 }
 
-async function runNomosOnce(nomos: string, dir: string): Promise<{ ms: number; cpuMs?: number; rssKB?: number; status: number | null; output: string }> {
-  // No cluster to talk to: a missing kubeconfig keeps nomos from trying the local one.
-  const env = { ...process.env, KUBECONFIG: join(dir, '.no-kubeconfig') };
-  const args = ['vet', '--no-api-server-check', '--source-format=hierarchy', `--path=${dir}`];
+/** One whole-process run: wall from spawn to exit, CPU and peak RSS from the kernel's accounting. */
+async function runMeasured(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
   const t0 = performance.now();
   if (existsSync(TIME_BIN)) {
-    const r = spawnSync(TIME_BIN, ['-v', nomos, ...args], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(TIME_BIN, ['-v', cmd, ...args], { env, cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const ms = performance.now() - t0;
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
     const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1];
@@ -140,30 +153,63 @@ async function runNomosOnce(nomos: string, dir: string): Promise<{ ms: number; c
     const output = `${r.stdout}${timeReport >= 0 ? r.stderr.slice(0, timeReport) : r.stderr}`;
     return { ms, status: r.status, output, ...cpu, ...(m?.[1] ? { rssKB: Number(m[1]) } : {}) };
   }
-  const r = await runWithVmHWM(nomos, args, env);
+  const r = await runWithVmHWM(cmd, args, env);
   return { ms: performance.now() - t0, status: r.status, output: r.stdout + r.stderr, ...(r.rssKB === undefined ? {} : { rssKB: r.rssKB }) };
 }
 
-async function benchNomos(nomos: string, dir: string, runs: number): Promise<SideResult> {
-  if (!existsSync(nomos)) return { name: 'nomos', note: '', failed: `NOMOS=${nomos} does not exist` };
-  const results = [];
-  for (let i = 0; i < runs; i++) results.push(await runNomosOnce(nomos, dir));
-  const last = results[results.length - 1];
-  if (!last) return { name: 'nomos', note: '', failed: 'no runs' };
-  const ms = median(results.map((r) => r.ms));
-  const rss = results.map((r) => r.rssKB).filter((x): x is number => x !== undefined);
-  const cpu = results.map((r) => r.cpuMs).filter((x): x is number => x !== undefined);
-  const method = existsSync(TIME_BIN) ? '/usr/bin/time -v' : 'VmHWM polling';
-  const clean = last.status === 0 && last.output.includes('No validation issues found');
+interface Contender {
+  readonly name: string;
+  readonly cmd: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly note: string;
+  /** What a clean repo prints. */
+  readonly clean: (r: Run) => boolean;
+}
+
+function summarize(c: Contender, runs: readonly Run[]): SideResult {
+  const last = runs[runs.length - 1];
+  if (!last) return { name: c.name, runs: 0, note: c.note, failed: 'no runs' };
+  const cpu = runs.map((r) => r.cpuMs).filter((x): x is number => x !== undefined);
+  const rss = runs.map((r) => r.rssKB).filter((x): x is number => x !== undefined);
+  const ms = runs.map((r) => r.ms);
+  const bad = runs.find((r) => !c.clean(r));
   return {
-    name: 'nomos',
-    ms,
-    processMs: ms,
+    name: c.name,
+    runs: runs.length,
+    ms: median(ms),
     ...(cpu.length ? { cpuMs: median(cpu) } : {}),
-    ...(rss.length ? { rssKB: Math.max(...rss) } : {}),
-    note: `nomos vet (all clusters), whole process; RSS via ${method}`,
-    ...(clean ? {} : { failed: `exit ${last.status}: ${last.output.trim().split('\n').slice(0, 6).join(' | ')}` }),
+    ...(rss.length ? { rssKB: median(rss) } : {}),
+    range: `wall ${fmtMs(Math.min(...ms))}–${fmtMs(Math.max(...ms))}`,
+    note: c.note,
+    ...(bad ? { failed: `exit ${bad.status}: ${bad.output.trim().split('\n').slice(0, 6).join(' | ')}` } : {}),
   };
+}
+
+/**
+ * One warm-up each, then the counted runs alternating A B A B …, so drift hits both sides alike.
+ * `pairWallRatio`: the median over the pairs of A's wall / B's wall, steadier than a ratio of medians.
+ */
+async function benchAlternating(contenders: readonly Contender[], runs: number): Promise<{ sides: SideResult[]; pairWallRatio?: number }> {
+  for (const c of contenders) await runMeasured(c.cmd, c.args, c.env);
+  const results = contenders.map(() => [] as Run[]);
+  for (let i = 0; i < runs; i++) {
+    for (const [j, c] of contenders.entries()) results[j]?.push(await runMeasured(c.cmd, c.args, c.env));
+  }
+  const [a, b] = results;
+  const pairs = a && b ? a.map((r, i) => r.ms / (b[i]?.ms ?? NaN)).filter((x) => Number.isFinite(x)) : [];
+  return { sides: contenders.map((c, j) => summarize(c, results[j] ?? [])), ...(pairs.length ? { pairWallRatio: median(pairs) } : {}) };
+}
+
+/** The in-process split of pushsync's time: read vs vet (one run). */
+function breakdown(child: string, dir: string): string {
+  const r = spawnSync(process.execPath, [child, dir, 'hierarchy'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return `in-process split failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+  const rep = JSON.parse(line) as ChildReport;
+  if (!rep.ok) return `in-process split: vet threw: ${rep.error}`;
+  const clusters = rep.clusters.map((c) => `${c.cluster}: ${c.objects} objects${c.errors ? `, ${c.errors} errors (${c.firstError})` : ''}`).join('; ');
+  return `in process (one run): read ${rep.read.files} files ${rep.read.ms.toFixed(0)} ms, vet ${rep.vetMs.toFixed(0)} ms; ${clusters}`;
 }
 
 function fmtMs(ms: number | undefined): string {
@@ -176,53 +222,126 @@ function fmtMB(kb: number | undefined): string {
 
 function printTable(sides: readonly SideResult[]): void {
   const rows = [
-    ['side', 'read', 'read+vet', 'CPU', 'process wall', 'peak RSS', 'status'],
-    ...sides.map((s) => [s.name, fmtMs(s.readMs), fmtMs(s.ms), fmtMs(s.cpuMs), fmtMs(s.processMs), fmtMB(s.rssKB), s.failed ? `FAILED: ${s.failed}` : 'ok']),
+    ['side', 'runs', 'wall', 'CPU', 'peak RSS', 'status'],
+    ...sides.map((s) => [s.name, String(s.runs), fmtMs(s.ms), fmtMs(s.cpuMs), fmtMB(s.rssKB), s.failed ? `FAILED: ${s.failed}` : 'ok']),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const r of rows) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '));
-  for (const s of sides) if (s.note) console.log(`  ${s.name}: ${s.note}`);
+  for (const s of sides) console.log(`  ${s.name}: ${s.note}${s.range ? `; ${s.range}` : ''}`);
+}
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+function printTargets(ps: SideResult, nm: SideResult | undefined, pairWallRatio: number | undefined): void {
+  console.log('\ntargets (issue #13 §1): ≤ 0.5 × nomos\' wall, ≤ nomos\' peak memory, < 1 s');
+  if (ps.failed || ps.ms === undefined) {
+    console.log('  pushsync: no figures (see status above)');
+    return;
+  }
+  console.log(`  ${verdict(ps.ms < TARGET.wallMs)}  under 1 s: ${fmtMs(ps.ms)}`);
+  if (nm && !nm.failed && nm.ms !== undefined) {
+    const time = ps.ms / nm.ms;
+    const pairs = pairWallRatio === undefined ? '' : `; median of the run pairs' ratios ${pairWallRatio.toFixed(2)} ×`;
+    console.log(`  ${verdict(time <= TARGET.wallRatio)}  wall ${time.toFixed(2)} × nomos (${fmtMs(ps.ms)} / ${fmtMs(nm.ms)}${pairs})`);
+    if (ps.rssKB !== undefined && nm.rssKB !== undefined) {
+      const mem = ps.rssKB / nm.rssKB;
+      console.log(`  ${verdict(mem <= TARGET.memRatio)}  peak memory ${mem.toFixed(2)} × nomos (${fmtMB(ps.rssKB)} / ${fmtMB(nm.rssKB)})`);
+    } else {
+      console.log('  MISS  peak memory: not measured');
+    }
+    if (ps.cpuMs !== undefined && nm.cpuMs !== undefined) console.log(`        CPU ${(ps.cpuMs / nm.cpuMs).toFixed(2)} × nomos (${fmtMs(ps.cpuMs)} / ${fmtMs(nm.cpuMs)}), no target`);
+  } else if (nm) {
+    console.log('  no ratio: nomos failed (see status above)');
+  } else {
+    console.log('  no ratio: set NOMOS=<path to a nomos binary> to compare');
+  }
+}
+
+/** Recorded before-figures always; with BENCH_BEFORE=1 also the ratios to the before side measured in this run. */
+function printBefore(ps: SideResult, live: SideResult | undefined, recorded: boolean): void {
+  if (recorded) console.log(`\nbefore (commit ${BEFORE.commit}, same repo and method, recorded): wall ${fmtMs(BEFORE.wallMs)}, CPU ${fmtMs(BEFORE.cpuMs)}, peak RSS ${fmtMB(BEFORE.rssKB)}${BEFORE.note ? `; ${BEFORE.note}` : ''}`);
+  const ratios = (b: { ms?: number; cpuMs?: number; rssKB?: number }): string => {
+    const parts: string[] = [];
+    if (ps.ms !== undefined && b.ms !== undefined) parts.push(`wall ${(ps.ms / b.ms).toFixed(2)}×`);
+    if (ps.cpuMs !== undefined && b.cpuMs !== undefined) parts.push(`CPU ${(ps.cpuMs / b.cpuMs).toFixed(2)}×`);
+    if (ps.rssKB !== undefined && b.rssKB !== undefined) parts.push(`peak RSS ${(ps.rssKB / b.rssKB).toFixed(2)}×`);
+    return parts.join(', ');
+  };
+  if (ps.ms === undefined || ps.failed) return;
+  if (recorded) console.log(`  now / recorded before: ${ratios({ ms: BEFORE.wallMs, cpuMs: BEFORE.cpuMs, rssKB: BEFORE.rssKB })} (the machine's load differs between sessions)`);
+  if (live && !live.failed) console.log(`  now / before measured in this run: ${ratios(live)}`);
+  else if (!live) console.log('  BENCH_BEFORE=1 measures the before side in the same run, alternating');
+}
+
+function pickRepo(): { repo: GeneratedRepo; label: string } {
+  const which = process.env.BENCH_REPO ?? 'one-cluster';
+  if (which === 'four-cluster') return { repo: generateRepo(), label: 'four-cluster repo' };
+  if (which !== 'one-cluster') throw new Error(`BENCH_REPO=${which}: expected one-cluster or four-cluster`);
+  return { repo: generateOneClusterRepo(), label: 'one-cluster repo (issue #13 §1)' };
 }
 
 async function main(): Promise<void> {
-  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? '1') || 1);
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? '5') || 5);
   const t0 = performance.now();
-  const repo = generateRepo();
+  const { repo, label } = pickRepo();
   const dir = await mkdtemp(join(tmpdir(), 'pushsync-bench-'));
   await writeRepo(dir, repo.files);
   console.log(
-    `generated ${repo.files.length} files, ${repo.objectCount} declared objects, ${repo.namespaceCount} namespaces, ` +
-      `clusters ${repo.clusters.join(', ')} (+ defaultcluster) in ${(performance.now() - t0).toFixed(0)} ms → ${dir}`,
+    `generated the ${label}: ${repo.files.length} files, ${repo.objectCount} declared objects, ${repo.namespaceCount} namespaces, ` +
+      `Clusters ${repo.clusters.join(', ')} (+ defaultcluster) in ${(performance.now() - t0).toFixed(0)} ms → ${dir}`,
   );
-  console.log(`runs per side: ${runs} (median time, max RSS)\n`);
+  buildCli();
+  const child = await bundleChild();
+  const nomos = process.env.NOMOS;
+  console.log(`runs per side: ${runs} counted after 1 warm-up${nomos ? ', alternating with nomos' : ''}; medians\n`);
 
   try {
-    const sides: SideResult[] = [benchPushsync(dir, runs)];
-    const nomos = process.env.NOMOS;
-    if (nomos) sides.push(await benchNomos(nomos, dir, runs));
-    printTable(sides);
-
-    const [ps, nm] = sides;
-    console.log(`\ntargets: faster than nomos with no more memory; milestone < ${TARGET.wallMs} ms and < ${TARGET.rssMB} MB`);
-    if (ps?.ms !== undefined && !ps.failed) {
-      const rssMB = (ps.rssKB ?? Infinity) / 1024;
-      console.log(`  pushsync milestone: ${ps.ms < TARGET.wallMs && rssMB < TARGET.rssMB ? 'MET' : 'NOT MET'} (${fmtMs(ps.ms)}, ${fmtMB(ps.rssKB)})`);
-    } else {
-      console.log('  pushsync: no figures (see status above)');
+    const contenders: Contender[] = [
+      {
+        name: 'pushsync',
+        cmd: process.execPath,
+        args: [join(ROOT, 'bin', 'pushsync.js'), 'vet', dir],
+        env: { ...process.env, PUSHSYNC_DEV: '0' },
+        note: 'node bin/pushsync.js vet DIR (the dist/ bundle of `npm run build`), whole process',
+        clean: (r) => r.status === 0 && r.output.includes('No validation issues found'),
+      },
+    ];
+    if (nomos) {
+      if (!existsSync(nomos)) throw new Error(`NOMOS=${nomos} does not exist`);
+      contenders.push({
+        name: 'nomos',
+        cmd: nomos,
+        args: ['vet', '--no-api-server-check', '--source-format', 'hierarchy', '--path', dir],
+        // No cluster to talk to: a missing kubeconfig keeps nomos from trying the local one.
+        env: { ...process.env, KUBECONFIG: join(dir, '.no-kubeconfig') },
+        note: 'nomos vet --no-api-server-check --source-format hierarchy --path DIR, whole process',
+        clean: (r) => r.status === 0 && r.output.includes('No validation issues found'),
+      });
     }
-    if (ps?.ms !== undefined && nm?.ms !== undefined && !ps.failed && !nm.failed) {
-      const time = ps.ms / nm.ms;
-      const cpu = ps.cpuMs !== undefined && nm.cpuMs !== undefined ? ps.cpuMs / nm.cpuMs : undefined;
-      const mem = ps.rssKB !== undefined && nm.rssKB !== undefined ? ps.rssKB / nm.rssKB : undefined;
-      console.log(
-        `  ratio pushsync/nomos: time ${time.toFixed(2)}× ${time < 1 ? '(faster)' : '(slower)'}` +
-          (cpu === undefined ? '' : `, CPU ${cpu.toFixed(2)}×`) +
-          (mem === undefined ? '' : `, memory ${mem.toFixed(2)}× ${mem <= 1 ? '(no more)' : '(more)'}`),
-      );
-    } else if (!process.env.NOMOS) {
-      console.log('  no ratio: set NOMOS=<path to nomos> to compare');
+    if (process.env.BENCH_BEFORE === '1') {
+      contenders.push({
+        name: `before (${BEFORE.commit})`,
+        cmd: process.execPath,
+        args: [await buildBefore(), 'vet', dir],
+        env: { ...process.env, PUSHSYNC_DEV: '0' },
+        note: `commit ${BEFORE.commit}'s bin/pushsync.js and bundle, whole process, alternating with the others`,
+        clean: (r) => r.status === 0 && r.output.includes('No validation issues found'),
+      });
+    }
+    const { sides, pairWallRatio } = await benchAlternating(contenders, runs);
+    printTable(sides);
+    if (!cliBundleIsFresh()) console.log('  WARNING: a source file changed during the bench, so bin/pushsync.js ran some runs through tsx: run it again');
+    console.log(`  pushsync ${breakdown(child, dir)}`);
+    const ps = sides[0];
+    const nm = sides.find((x) => x.name === 'nomos');
+    const live = sides.find((x) => x.name.startsWith('before'));
+    if (ps) {
+      printTargets(ps, nm, nomos ? pairWallRatio : undefined);
+      // The recorded figures are the one-cluster repo's.
+      printBefore(ps, live, (process.env.BENCH_REPO ?? 'one-cluster') === 'one-cluster');
     }
   } finally {
+    await rm(dirname(child), { recursive: true, force: true });
     if (process.env.BENCH_KEEP === '1') console.log(`\nkept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import git, { type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git';
+import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import type { SourceFile } from '../repo/types.ts';
 import { readLocalDir } from '../source/index.ts';
 import type { RemoteBase } from './remote-ref.ts';
@@ -41,7 +41,12 @@ export type FetchedRepo =
 /** Redirects followed within one host (a renamed repository); none to another host. */
 const MAX_REDIRECTS = 5;
 
+// Loaded on the first remote base: importing isomorphic-git costs every CLI run (vet included)
+// about 19 MB of RSS and 0.15 s of CPU, and only a remote base uses it.
+let git: typeof import('isomorphic-git').default;
+
 export async function fetchRemoteBase(base: RemoteBase, limits: RemoteFetchLimits = {}, signal?: AbortSignal, tmpRoot?: string): Promise<FetchedRepo> {
+  git ??= (await import('isomorphic-git')).default;
   const l = { ...DEFAULT_REMOTE_FETCH_LIMITS, ...limits };
   const timeout = AbortSignal.timeout(l.timeoutMs);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;

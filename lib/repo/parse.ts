@@ -90,8 +90,12 @@ interface Doc {
   readonly firstLine: number;
 }
 
+const DOC_MARKER = /^---/m;
+
 /** Split on lines starting `---` (spec §1), remembering where each document begins. */
 export function splitDocuments(text: string): Doc[] {
+  // Most files hold one document: no marker line, nothing to split or join.
+  if (!DOC_MARKER.test(text)) return [{ text, firstLine: 1 }];
   const docs: Doc[] = [];
   const lines = text.split('\n');
   let start = 0;
@@ -116,8 +120,13 @@ export function splitDocuments(text: string): Doc[] {
   return docs;
 }
 
+// Only `\n` ends a line here, as in the full check below: a `\r` inside a comment must not count.
+const SOME_CONTENT = /(?:^|\n)[ \t]*[^#\s]/;
+
 function parseYamlDocument(path: string, doc: Doc, objects: DeclaredObject[], errors: VetError[]): void {
-  if (/^\s*(#.*)?$/.test(doc.text.replace(/\n\s*(#[^\n]*)?(?=\n|$)/g, ''))) return; // empty or comments only
+  // Empty or comments only. A line whose first visible character is not `#` settles it without
+  // the copy the full check makes (9,500 documents in a large repo).
+  if (!SOME_CONTENT.test(doc.text) && /^\s*(#.*)?$/.test(doc.text.replace(/\n\s*(#[^\n]*)?(?=\n|$)/g, ''))) return;
   const contentLine = doc.firstLine + firstContentLineOffset(doc.text);
   let value: unknown;
   try {
@@ -135,7 +144,8 @@ function parseYamlDocument(path: string, doc: Doc, objects: DeclaredObject[], er
   }
   if (value === null || value === undefined) return;
   const budget = 4 * doc.text.length + 10_000;
-  if (exceedsNodes(value, budget)) {
+  // Without a `*` there is no alias, and every node takes at least one character of the text.
+  if (doc.text.includes('*') && exceedsNodes(value, budget)) {
     errors.push(
       pathError('KNV2001', `the document at line ${contentLine} expands to more than ${budget} YAML nodes through aliases (an alias bomb?); refusing to read it`, path, contentLine),
     );
@@ -223,10 +233,13 @@ function exceedsNodes(root: unknown, budget: number): boolean {
 }
 
 function firstContentLineOffset(text: string): number {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const t = (lines[i] as string).trim();
+  // Line by line up to the first content line (nearly always the first): no split of the whole text.
+  for (let i = 0, start = 0; start <= text.length; i++) {
+    const end = text.indexOf('\n', start);
+    const t = text.slice(start, end < 0 ? text.length : end).trim();
     if (t !== '' && !t.startsWith('#')) return i;
+    if (end < 0) break;
+    start = end + 1;
   }
   return 0;
 }

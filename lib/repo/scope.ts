@@ -80,10 +80,18 @@ export function buildScopes(objects: readonly DeclaredObject[], apiResources: So
     const crd = crdScope(d);
     if (crd) declared.set(gkKey(crd.group, crd.kind), crd.scope);
   }
-  return {
-    scopes: { lookup: (group, kind) => BUILTIN.get(gkKey(group, kind)) ?? declared.get(gkKey(group, kind)) },
-    errors,
+  // Asked once per object per cluster, for a handful of kinds: remember the answers.
+  const known = new Map<string, Map<string, Scope | undefined>>();
+  const lookup = (group: string, kind: string): Scope | undefined => {
+    let byKind = known.get(group);
+    if (byKind === undefined) known.set(group, (byKind = new Map()));
+    if (byKind.has(kind)) return byKind.get(kind);
+    const key = gkKey(group, kind);
+    const scope = BUILTIN.get(key) ?? declared.get(key);
+    byKind.set(kind, scope);
+    return scope;
   };
+  return { scopes: { lookup }, errors };
 }
 
 export function isCrd(d: DeclaredObject): boolean {

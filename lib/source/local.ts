@@ -1,10 +1,15 @@
 /**
  * The local-directory source: the files of a policy dir on disk, filtered the way Config Sync
  * filters them, as a Snapshot. Problems with single files are error values; the walk goes on.
+ *
+ * Reads overlap (READ_CONCURRENCY at a time, directory listings included): one at a time, a
+ * 2,000-file repo left the process idle for a fifth of `pushsync vet`'s wall time. The result
+ * is still that of a depth-first walk in name order: files are sorted at the end, and the
+ * total-size limit is charged in walk order, so which files pass it does not depend on timing.
  */
 import { execFile } from 'node:child_process';
-import type { Dirent, Stats } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { close as closeCb, fstat as fstatCb, open as openCb, read as readCb, type Dirent, type Stats } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceFile, VetError } from '../repo/types.ts';
 import { compareCodePoints, isPolicyDir as isPolicyDirOf, isPolicyFile as isPolicyFileOf, isSkippedPath, validateSnapshotPath } from '../repo/files.ts';
@@ -17,6 +22,9 @@ import {
   type SnapshotResult,
 } from './types.ts';
 
+/** Files and directory listings read at once: enough to keep libuv's threads busy, few descriptors. */
+export const READ_CONCURRENCY = 32;
+
 interface WalkState {
   readonly root: string;
   readonly options: ReadLocalOptions;
@@ -26,8 +34,34 @@ interface WalkState {
   readonly errors: VetError[];
   /** Real paths of the directories entered, so a symlink loop is walked once. */
   readonly visited: Set<string>;
+  readonly limit: Limiter;
+  /** Every file read started, in walk order. */
+  readonly reads: Promise<void>[];
+  /** Settles once the previous file in walk order was charged against maxTotalBytes. */
+  charged: Promise<void>;
   totalBytes: number;
 }
+
+/** Runs at most `n` tasks at once, first come first served (the size accounting relies on the order). */
+class Limiter {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly n: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.n) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+type Listing = { readonly entries: Dirent[] } | { readonly error: unknown };
 
 /**
  * Read the policy files under `dir`. Paths in the result are relative to `dir`, `/`-separated and
@@ -51,30 +85,45 @@ export async function readLocalDir(dir: string, options: ReadLocalOptions): Prom
     files: [],
     errors: [],
     visited: new Set([root]),
+    limit: new Limiter(READ_CONCURRENCY),
+    reads: [],
+    charged: Promise.resolve(),
     totalBytes: 0,
   };
-  await walk(state, '', root);
+  await walk(state, '', root, list(state, root));
+  await Promise.all(state.reads);
   state.files.sort((a, b) => compareCodePoints(a.path, b.path));
   state.errors.sort((a, b) => compareCodePoints(a.path ?? '', b.path ?? ''));
   return { snapshot: { files: state.files }, errors: state.errors };
 }
 
-async function walk(state: WalkState, relDir: string, absDir: string): Promise<void> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(absDir, { withFileTypes: true });
-  } catch (err) {
-    state.errors.push(pathError(`cannot list directory: ${describe(err)}`, relDir === '' ? undefined : `${relDir}/`));
+function list(state: WalkState, absDir: string): Promise<Listing> {
+  return state.limit.run(() => readdir(absDir, { withFileTypes: true }).then((entries) => ({ entries }), (error: unknown) => ({ error })));
+}
+
+async function walk(state: WalkState, relDir: string, absDir: string, listing: Promise<Listing>): Promise<void> {
+  const listed = await listing;
+  if ('error' in listed) {
+    state.errors.push(pathError(`cannot list directory: ${describe(listed.error)}`, relDir === '' ? undefined : `${relDir}/`));
     return;
   }
-  entries.sort((a, b) => compareCodePoints(a.name, b.name));
+  const entries = listed.entries.sort((a, b) => compareCodePoints(a.name, b.name));
+  // List the plain sub-directories the walk will enter while it is still busy with this one.
+  const { sourceFormat, everything } = state.options;
+  const prefetched = new Map<string, Promise<Listing>>();
   for (const entry of entries) {
     const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-    await visit(state, rel, path.join(absDir, entry.name), entry);
+    if (entry.isDirectory() && (everything ? !isSkippedPath(rel) : isPolicyDirOf(rel, sourceFormat))) {
+      prefetched.set(entry.name, list(state, path.join(absDir, entry.name)));
+    }
+  }
+  for (const entry of entries) {
+    const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+    await visit(state, rel, path.join(absDir, entry.name), entry, prefetched.get(entry.name));
   }
 }
 
-async function visit(state: WalkState, rel: string, abs: string, entry: Dirent): Promise<void> {
+async function visit(state: WalkState, rel: string, abs: string, entry: Dirent, listing: Promise<Listing> | undefined): Promise<void> {
   const { sourceFormat, everything } = state.options;
   const isPolicyFile = (p: string, f: SourceFormat): boolean => (everything ? !isSkippedPath(p) : isPolicyFileOf(p, f));
   const isPolicyDir = (p: string, f: SourceFormat): boolean => (everything ? !isSkippedPath(p) : isPolicyDirOf(p, f));
@@ -99,7 +148,8 @@ async function visit(state: WalkState, rel: string, abs: string, entry: Dirent):
   if (kind.isDirectory()) {
     if (!isPolicyDir(rel, sourceFormat) || state.visited.has(real)) return;
     state.visited.add(real);
-    await walk(state, rel, real);
+    // A listing made ahead is of this very path, which is `real` for a plain directory.
+    await walk(state, rel, real, listing !== undefined && real === abs ? listing : list(state, real));
     return;
   }
   if (!isPolicyFile(rel, sourceFormat)) return;
@@ -112,49 +162,84 @@ async function visit(state: WalkState, rel: string, abs: string, entry: Dirent):
     state.errors.push(pathError('not a regular file', rel));
     return;
   }
-  await readBounded(state, rel, real);
+  const previous = state.charged;
+  let charged!: () => void;
+  state.charged = new Promise<void>((resolve) => (charged = resolve));
+  state.reads.push(state.limit.run(() => readBounded(state, rel, real, previous, charged)));
 }
 
-/** Read one file without ever holding more than the limit in memory. */
-async function readBounded(state: WalkState, rel: string, real: string): Promise<void> {
-  let handle;
+/**
+ * Read one file without ever holding more than the limit in memory. `previous` settles once the
+ * file before this one in walk order was charged against the total; `charged` says this one was.
+ */
+async function readBounded(state: WalkState, rel: string, real: string, previous: Promise<void>, charged: () => void): Promise<void> {
+  let fd: number | undefined;
   try {
-    handle = await open(real, 'r');
-  } catch (err) {
-    state.errors.push(pathError(`cannot read file: ${describe(err)}`, rel));
-    return;
-  }
-  try {
-    const size = (await handle.stat()).size;
-    if (size > state.maxFileBytes) {
-      state.errors.push(
-        pathError(`file is too large: ${size} bytes, the limit is ${state.maxFileBytes} bytes (${mib(state.maxFileBytes)})`, rel),
-      );
-      return;
+    let size: number | undefined;
+    let admitted = false;
+    try {
+      fd = await fsOpen(real);
+      size = (await fsFstat(fd)).size;
+    } finally {
+      // In walk order whatever happened to this file, so the files after it are not held up.
+      await previous;
+      if (size !== undefined) admitted = admit(state, rel, size);
+      charged();
     }
-    if (state.totalBytes + size > state.maxTotalBytes) {
-      state.errors.push(
-        pathError(
-          `policy dir is too large: reading this file would exceed the limit of ${state.maxTotalBytes} bytes (${mib(state.maxTotalBytes)}) for all files`,
-          rel,
-        ),
-      );
-      return;
-    }
+    if (!admitted || size === undefined) return;
     const content = new Uint8Array(size);
     let offset = 0;
     while (offset < size) {
-      const { bytesRead } = await handle.read(content, offset, size - offset, offset);
+      const bytesRead = await fsRead(fd, content, offset, size - offset);
       if (bytesRead === 0) break;
       offset += bytesRead;
     }
-    state.totalBytes += offset;
     state.files.push({ path: rel, content: offset === size ? content : content.subarray(0, offset) });
   } catch (err) {
     state.errors.push(pathError(`cannot read file: ${describe(err)}`, rel));
   } finally {
-    await handle.close();
+    if (fd !== undefined) await fsClose(fd);
   }
+}
+
+/**
+ * Whether a file of `size` bytes may be read, charging it against the total if so. The size is
+ * the one fstat saw before reading: a file that shrinks while it is read is charged its old size.
+ */
+function admit(state: WalkState, rel: string, size: number): boolean {
+  if (size > state.maxFileBytes) {
+    state.errors.push(pathError(`file is too large: ${size} bytes, the limit is ${state.maxFileBytes} bytes (${mib(state.maxFileBytes)})`, rel));
+    return false;
+  }
+  if (state.totalBytes + size > state.maxTotalBytes) {
+    state.errors.push(
+      pathError(
+        `policy dir is too large: reading this file would exceed the limit of ${state.maxTotalBytes} bytes (${mib(state.maxTotalBytes)}) for all files`,
+        rel,
+      ),
+    );
+    return false;
+  }
+  state.totalBytes += size;
+  return true;
+}
+
+// fs's callback API: per file about half the CPU of fs/promises' FileHandle (measured on ~2,000 files).
+function fsOpen(p: string): Promise<number> {
+  return new Promise((resolve, reject) => openCb(p, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fsFstat(fd: number): Promise<Stats> {
+  return new Promise((resolve, reject) => fstatCb(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+function fsRead(fd: number, into: Uint8Array, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => readCb(fd, into, offset, length, offset, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** Closing a descriptor opened only for reading loses nothing if it fails. */
+function fsClose(fd: number): Promise<void> {
+  return new Promise((resolve) => closeCb(fd, () => resolve()));
 }
 
 async function resolveLink(abs: string): Promise<{ real: string; stats: Stats } | undefined> {

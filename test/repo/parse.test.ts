@@ -23,6 +23,19 @@ describe('parseFiles', () => {
     expect(parseFiles(files({ 'e.json': '  \n', 'e.yaml': '---\n# nothing\n---\n' }))).toEqual({ objects: [], errors: [] });
   });
 
+  it('skips comment-only documents the quick way and the full way alike (issue #13 §1 fast paths)', () => {
+    // Indented comments, a blank line, a comment holding a bare CR: all empty, as before.
+    const r = parseFiles(files({ 'c.yaml': '  # a\n\n\t# b\n# c\rstill a comment\n', 'd.yaml': `# lead\n${cm('after-comments')}` }));
+    expect(r.errors).toEqual([]);
+    expect(r.objects.map((o) => [o.obj.metadata.name, o.source.line])).toEqual([['after-comments', 2]]);
+  });
+
+  it('a one-document file (no marker line) keeps its line numbers; a `*` in a string is no alias bomb', () => {
+    const r = parseFiles(files({ 'one.yaml': `\n# first\n${cm('one')}data:\n  verbs: "*"\n` }));
+    expect(r.errors).toEqual([]);
+    expect(r.objects.map((o) => [o.obj.metadata.name, o.source.line, o.obj.data])).toEqual([['one', 3, { verbs: '*' }]]);
+  });
+
   it('reports unparsable YAML with file, line and column, and still reads the other files', () => {
     const r = parseFiles(files({ 'bad.yaml': `${cm('x')}---\nkey: [unclosed\n`, 'good.yaml': cm('fine') }));
     expect(r.objects.map((o) => o.obj.metadata.name)).toEqual(['x', 'fine']);
