@@ -18,8 +18,16 @@
  *       clusters, each its own kube-apiserver + etcd (they share nothing; ~250 MB each): wall
  *       time from the webhook POST to the last `success` status. Target N clusters < 1.5 × one.
  *
+ *   (d) A cluster far away (issue 13 §2): Toxiproxy (test/helpers/toxiproxy.ts) between pushsync
+ *       and the API server with a BENCH_LATENCY_MS (50) round trip, against the same with none.
+ *       For the first apply of Online Boutique (fresh API server, new wiring) and for a no-op
+ *       redelivery (same wiring): wall time, the sequential round trips measured from outside
+ *       ((wall at L − wall at 0) / L, medians of BENCH_FAR_ROUNDS (5) rounds) and counted
+ *       inside (the longest chain of requests, RequestStats.depth). Targets ≤ 8 and ≤ 4.
+ *
  * GitHub writes are not spaced (writeSpacingMs 0): the stand-in has no secondary rate limit.
- * Exit status 1 when a target is missed. BENCH_SKIP_CLUSTERS=1 runs (a) only; BENCH_CPU_PROFILE
+ * Exit status 1 when a target is missed. BENCH_SKIP_CLUSTERS=1 runs (a) only; BENCH_ONLY=far runs
+ * (d) only; BENCH_CPU_PROFILE
  * writes a CPU profile of the N-cluster push.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,6 +36,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent } from 'node:http';
 import { request } from 'node:http';
+import { ClusterCache } from '../lib/cluster/index.ts';
 import { ApiCallCounter } from '../lib/github/index.ts';
 import type { HttpRequest } from '../lib/http/types.ts';
 import { refuseWithoutSecret, startLocalServer, wireLocal, type LocalServer, type Wired } from '../lib/local/index.ts';
@@ -35,11 +44,24 @@ import { createLogger } from '../lib/log.ts';
 import { FileSecretStore, registerCluster, removeCluster, setGitHubToken, setWebhookSecrets } from '../lib/registry/index.ts';
 import { startControlPlane, type ControlPlane } from '../test/helpers/control-plane.ts';
 import { buildPushPayload, startGitHubServer, webhookDelivery, type GitHubServer } from '../test/helpers/github-server.ts';
+import { startToxiproxy } from '../test/helpers/toxiproxy.ts';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 2000);
 const WARMUP = 100;
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 10);
 const SKIP_CLUSTERS = process.env.BENCH_SKIP_CLUSTERS === '1';
+const ONLY_FAR = process.env.BENCH_ONLY === 'far';
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
+const FAR_ROUNDS = Math.max(1, Number(process.env.BENCH_FAR_ROUNDS ?? 5));
+/**
+ * Sequential round trips before issue 13's changes, measured from outside as in (d) (issue 13:
+ * `pushsync apply` of Online Boutique on a fresh API server at 50 ms vs 0 ms); BENCH_BEFORE=first,noop
+ * replaces them with figures measured on an older checkout by this same bench.
+ */
+const BEFORE = (() => {
+  const [first, noop] = (process.env.BENCH_BEFORE ?? '13,10').split(',').map(Number);
+  return { first: first ?? 13, noop: noop ?? 10 };
+})();
 const SECRET = 'bench-webhook-secret-0123456789';
 const OWNER = 'acme';
 const REPO = 'policy';
@@ -77,10 +99,10 @@ interface Product {
 }
 
 /** The local server's wiring, with its own blob cache and call counter (a new process, as far as caches go). */
-async function product(store: FileSecretStore, github: GitHubServer, concurrency: number): Promise<Product> {
+async function product(store: FileSecretStore, github: GitHubServer, concurrency: number, clusterCache?: ClusterCache): Promise<Product> {
   const counter = new ApiCallCounter();
   const logger = createLogger({ sink: () => undefined, level: 'info' });
-  const wired = wireLocal({ store, logger, githubBaseUrl: github.url, counter, writeSpacingMs: 0, concurrency });
+  const wired = wireLocal({ store, logger, githubBaseUrl: github.url, counter, writeSpacingMs: 0, concurrency, ...(clusterCache ? { clusterCache } : {}) });
   const server = await startLocalServer({ webhook: refuseWithoutSecret(wired.webhook, 'pushsync secrets set webhook-secret'), host: '127.0.0.1', port: 0, logger });
   return { wired, server, counter };
 }
@@ -395,6 +417,87 @@ async function clusters(store: FileSecretStore, github: GitHubServer, seedSha: s
   }
 }
 
+// ---- (d) ------------------------------------------------------------------------------------
+
+interface FarRun {
+  readonly firstMs: number;
+  readonly noopMs: number;
+  /** RequestStats.depth and total of each apply (undefined on a checkout without them). */
+  readonly firstDepth?: number;
+  readonly noopDepth?: number;
+  readonly firstRequests?: number;
+  readonly noopRequests?: number;
+}
+
+/** One round at one latency: a fresh API server behind Toxiproxy, a new wiring, a first apply, then a redelivery. */
+async function farRound(store: FileSecretStore, github: GitHubServer, latencyMs: number, round: number): Promise<FarRun> {
+  const tp = await startToxiproxy();
+  const cp = await startControlPlane();
+  try {
+    const proxy = await tp.proxy('apiserver', cp.server);
+    await proxy.latency(latencyMs);
+    const name = 'far';
+    const r = await registerCluster(store, { name, kubeconfig: proxy.kubeconfig(cp.kubeconfig), repo: `${OWNER}/${REPO}`, branch: 'main', dir: '.', sourceFormat: 'hierarchy', healthTimeout: 0 }, { replace: true });
+    if (!r.ok) throw new Error(`register ${name}: ${r.errors.map((e) => e.message).join('; ')}`);
+    const cache = new ClusterCache();
+    const p = await product(store, github, 8, cache);
+    const stats = (): { depth?: number; total?: number } => {
+      const s = cache.lastRun?.stats as { depth?: number; total?: number } | undefined;
+      return { ...(s?.depth !== undefined ? { depth: s.depth } : {}), ...(s?.total !== undefined ? { total: s.total } : {}) };
+    };
+    try {
+      const sha = await github.git.commit({}, { message: `far ${latencyMs} ms #${round}` });
+      const first = await pushUntilGreen(p, github, undefined, sha, [name]);
+      const f = stats();
+      const noop = await pushUntilGreen(p, github, undefined, sha, [name]);
+      const n = stats();
+      return {
+        firstMs: first.allGreenMs,
+        noopMs: noop.allGreenMs,
+        ...(f.depth !== undefined ? { firstDepth: f.depth } : {}),
+        ...(n.depth !== undefined ? { noopDepth: n.depth } : {}),
+        ...(f.total !== undefined ? { firstRequests: f.total } : {}),
+        ...(n.total !== undefined ? { noopRequests: n.total } : {}),
+      };
+    } finally {
+      await p.server.close(5_000);
+      await removeCluster(store, name);
+    }
+  } finally {
+    await cp.stop();
+    await tp.stop();
+  }
+}
+
+async function far(store: FileSecretStore, github: GitHubServer): Promise<void> {
+  note(`(d) ${FAR_ROUNDS} rounds × 2 latencies (0 and ${LATENCY_MS} ms), a fresh kube-apiserver behind Toxiproxy each`);
+  const at: Record<'zero' | 'far', FarRun[]> = { zero: [], far: [] };
+  for (let round = 1; round <= FAR_ROUNDS; round++) {
+    // Alternate which goes first, so drifting machine load hits both alike.
+    const order: ('zero' | 'far')[] = round % 2 === 1 ? ['zero', 'far'] : ['far', 'zero'];
+    for (const which of order) {
+      const run = await farRound(store, github, which === 'far' ? LATENCY_MS : 0, round);
+      at[which].push(run);
+      note(`   round ${round}, ${which === 'far' ? LATENCY_MS : 0} ms: first apply ${ms(run.firstMs)} (depth ${run.firstDepth ?? '?'}, ${run.firstRequests ?? '?'} requests), no-op ${ms(run.noopMs)} (depth ${run.noopDepth ?? '?'}, ${run.noopRequests ?? '?'} requests)`);
+    }
+  }
+  const med = (xs: readonly (number | undefined)[]): number => percentile([...xs.filter((x): x is number => x !== undefined)].sort((a, b) => a - b), 50);
+  say();
+  say(`(d) a cluster ${LATENCY_MS} ms away (Toxiproxy latency toxic, half each way) vs 0 ms, Online Boutique, medians of ${FAR_ROUNDS} rounds`);
+  const line = (label: string, key: 'first' | 'noop', target: number): void => {
+    const w0 = med(at.zero.map((r) => r[`${key}Ms`]));
+    const w1 = med(at.far.map((r) => r[`${key}Ms`]));
+    const trips = LATENCY_MS > 0 ? (w1 - w0) / LATENCY_MS : NaN;
+    const depth = med(at.far.map((r) => r[`${key}Depth`]));
+    const requests = med(at.far.map((r) => r[`${key}Requests`]));
+    say(`   ${label.padEnd(44)} wall ${ms(w0)} at 0 ms, ${ms(w1)} at ${LATENCY_MS} ms → ${trips.toFixed(1)} sequential round trips (before: ≈${BEFORE[key]}; target ≤ ${target}) ${verdict(trips <= target + 0.5)}`);
+    say(`   ${''.padEnd(44)} counted inside: the longest chain of requests ${Number.isNaN(depth) ? 'n/a' : depth} (of ${Number.isNaN(requests) ? 'n/a' : requests} requests; TLS handshakes are not requests)`);
+    if (!(trips <= target + 0.5)) missed.push(`(d) ${label}: ${trips.toFixed(1)} round trips at ${LATENCY_MS} ms (target ≤ ${target})`);
+  };
+  line('first apply (fresh API server, new wiring):', 'first', 8);
+  line('no-op redelivery (same wiring, warm):', 'noop', 4);
+}
+
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(tmpdir(), 'pushsync-bench-webhook-'));
   const github = await startGitHubServer({ owner: OWNER, repo: REPO });
@@ -405,8 +508,9 @@ async function main(): Promise<void> {
     await setWebhookSecrets(store, [SECRET]);
     await setGitHubToken(store, github.token);
     const seedSha = await github.git.commit(seedFiles(), { message: 'Online Boutique' });
-    await latency(store, github, seedSha);
-    if (!SKIP_CLUSTERS) await clusters(store, github, seedSha);
+    if (!ONLY_FAR) await latency(store, github, seedSha);
+    if (!SKIP_CLUSTERS && !ONLY_FAR) await clusters(store, github, seedSha);
+    if (!SKIP_CLUSTERS) await far(store, github);
   } finally {
     agent.destroy();
     await github.close();

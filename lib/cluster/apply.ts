@@ -1,8 +1,9 @@
 /**
  * Make one cluster match one commit.
  *
- *   declare (no writes) → lease → survey: inventory read, never-backwards check, live
- *   members, prune plan + safety rule (still no writes) → inventory := old ∪ new → waves of
+ *   declare (no writes) ∥ lease ∥ survey: inventory read, never-backwards check, live
+ *   members, prune plan + safety rule (still no writes; read again under the Lease unless the
+ *   Lease shows nothing changed since) → inventory := old ∪ new → waves of
  *   server-side apply (CRDs Established before their CRs) → prune / abandon →
  *   inventory := exactly what exists → release the lease.
  *
@@ -23,7 +24,7 @@ import type { RunClock } from './deadline.ts';
 import { ClusterError, Codes, toErrorInfo } from './errors.ts';
 import type { ErrorInfo } from './errors.ts';
 import { NetworkError } from './http.ts';
-import { DEFAULT_INVENTORY, inventoryRef, writeInventory } from './inventory.ts';
+import { DEFAULT_INVENTORY, inventoryRef, readInventory, writeInventory } from './inventory.ts';
 import type { InventoryState, RunSummary } from './inventory.ts';
 import { acquireLease } from './lease.ts';
 import type { HeldLease, LeaseOptions } from './lease.ts';
@@ -37,6 +38,7 @@ import type { ObjectOutcome } from './reconcile.ts';
 import { APPLY_ACTIONS, countBy, entryFor, hasErrors } from './result.ts';
 import type { ApplyResult, ObjectResult, RunStatus } from './result.ts';
 import type { RetryOptions } from './retry.ts';
+import { isSettled } from './settled.ts';
 import { declare, survey } from './survey.ts';
 import { waitEstablished } from './wait.ts';
 
@@ -50,7 +52,7 @@ export interface ApplyOptions {
   readonly isAncestor?: (ancestor: string, descendant: string) => Promise<boolean>;
   /** Name of the ApplySet parent (one per sync source); default `pushsync`. */
   readonly inventory?: string;
-  /** Objects in flight inside a wave; default 8. */
+  /** Objects in flight inside a wave; default 32 (a wave's independent objects cost one round trip, not several). */
   readonly concurrency?: number;
   /** The repo's explicit opt-in to deleting every Namespace / every managed object. */
   readonly allowDeleteAll?: boolean;
@@ -66,7 +68,12 @@ export interface ApplyOptions {
   readonly retry?: Partial<RetryOptions>;
 }
 
-export const applyDefaults = { concurrency: 8, crdTimeoutMs: 60_000 };
+export const applyDefaults = { concurrency: 32, crdTimeoutMs: 60_000 };
+
+/** Will this item need no request (settled.ts)? Only to size the connections opened ahead. */
+function settled(item: Item, live: LiveMember | undefined, manager: string): boolean {
+  return live !== undefined && (item.mutationIgnore || isSettled(item.body, live.live, manager));
+}
 
 interface RunState {
   /** Why objects that depend on a key cannot proceed. */
@@ -100,20 +107,56 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
   let lease: HeldLease | undefined;
   let total = objects.length;
   const results: ObjectResult[] = [];
+  const warm = conn.cache;
+  /** The inventory's resourceVersion as this run leaves it, when known (recorded on the Lease at release). */
+  let record: string | undefined;
   try {
-    const declared = await declare(base, objects, ref);
+    // Three things at once, none waiting for another: discovery and the work list, the Lease,
+    // and a first read of the inventory and live members (checked against the Lease below).
+    const hint = warm?.cache.leaseHint(warm.key, ref.name);
+    const inventoryRead = readInventory(base, ref);
+    inventoryRead.catch(() => undefined);
+    const declaring = declare(base, objects, ref, warm);
+    const surveyOpts = { allowDeleteAll: opts.allowDeleteAll ?? false, commit: opts.commit, ...(opts.isAncestor ? { isAncestor: opts.isAncestor } : {}) };
+    const early = declaring.then((d) => survey(base, d, { ...surveyOpts, inventory: inventoryRead }));
+    early.catch(() => undefined);
+    const [declaredOr, leaseOr] = await Promise.allSettled([
+      declaring,
+      acquireLease(base, {
+        name: ref.name,
+        ...opts.lease,
+        ...(runSignal ? { signal: runSignal } : {}),
+        ...(hint ? { hint } : {}),
+        ensureNamespace: !hint && !(warm?.cache.namespaceExists(warm.key) ?? false),
+      }),
+    ]);
+    if (leaseOr.status === 'fulfilled') lease = leaseOr.value;
+    if (declaredOr.status === 'rejected') throw declaredOr.reason;
+    if (leaseOr.status === 'rejected') throw leaseOr.reason;
+    const declared = declaredOr.value;
+    const held = leaseOr.value;
     const work = declared.work;
     total = work.items.length;
     results.push(...declared.failed);
 
-    lease = await acquireLease(base, { name: ref.name, ...opts.lease, ...(runSignal ? { signal: runSignal } : {}) });
-    const client = base.withSignal(lease.signal);
-    const found = await survey(client, declared, { allowDeleteAll: opts.allowDeleteAll ?? false, commit: opts.commit, ...(opts.isAncestor ? { isAncestor: opts.isAncestor } : {}) });
+    const client = base.withSignal(held.signal);
+    // The early read holds when nothing wrote the inventory since the last clean release (its
+    // resourceVersion is the one recorded on the Lease), or when no run ever held the Lease;
+    // otherwise read again, now that the Lease is ours.
+    const first = await early.catch(() => undefined);
+    const current = first && ((held.recorded !== undefined && held.recorded === first.prev.resourceVersion) || (held.created && !first.prev.exists));
+    const found = current ? first : await survey(client, declared, surveyOpts);
+    record = found.prev.resourceVersion;
     if (found.kind === 'superseded') return done('superseded', [], { supersededBy: found.by });
     const { prev, members, liveByKey, decisions } = found;
     if (found.refusal) return done('failed', results, { error: found.refusal });
 
+    // Connections for the objects that will need requests, opened while the inventory is widened.
+    const needy = work.waves.map((w) => w.filter((item) => !settled(item, liveByKey.get(item.key), client.fieldManager)).length);
+    conn.http.prewarm(Math.min(concurrency, Math.max(0, ...needy)));
+
     // Widen first: whatever happens next, every object we may create is findable.
+    record = undefined;
     const inv = await writeInventory(client, ref, prev, {
       ...prev,
       groupKinds: [...prev.groupKinds, ...work.listMappings.keys(), ...members.map((m) => groupKind(m.id))],
@@ -126,7 +169,9 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
     for (const wave of work.waves) {
       const outs = await mapLimit(wave, concurrency, (item) => step(client, item, liveByKey.get(item.key), state, clock));
       wave.forEach((item, i) => applied.push({ item, outcome: outs[i] as ObjectOutcome }));
-      await waitForCrds(client, wave, outs, state, opts.crdTimeoutMs ?? applyDefaults.crdTimeoutMs, lease.signal);
+      await waitForCrds(client, wave, outs, state, opts.crdTimeoutMs ?? applyDefaults.crdTimeoutMs, held.signal);
+      // A kind came or went (a CRD established, a 404 for a kind): the cached discovery is old.
+      if (outs.some((o) => o.notFound) || wave.some((item) => item.id.kind === 'CustomResourceDefinition')) declared.discovery.invalidate();
     }
     results.push(...applied.map((a) => a.outcome.result));
 
@@ -177,7 +222,8 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
     try {
       // The run's own signal may have fired (cancelled, deadline): the narrowing still goes out,
       // bounded by the deadline, unless the lease was lost (someone else owns the inventory now).
-      await writeInventory(base.withSignal(anySignal(lease.lost, clock.finishing())), ref, inv, next);
+      const written = await writeInventory(base.withSignal(anySignal(held.lost, clock.finishing())), ref, inv, next);
+      record = written.resourceVersion;
       rollout = next.rollout;
     } catch (e) {
       // Unwritten, the inventory stays widened: larger than the cluster, never smaller.
@@ -188,7 +234,12 @@ export async function apply(conn: Connection, objects: readonly KubeObject[], op
     const error = clock.reached() ? deadlineError(countDone(results), total, 'applied') : runError(e);
     return done('failed', results, { error });
   } finally {
-    await lease?.release(clock.finishing());
+    const released = await lease?.release(clock.finishing(), record);
+    if (warm && lease) {
+      warm.cache.setLeaseHint(warm.key, ref.name, released);
+      warm.cache.markNamespace(warm.key, true);
+    }
+    if (warm) warm.cache.lastRun = { key: warm.key, stats: structuredClone(conn.http.stats) };
     clock.dispose();
   }
 }

@@ -2,6 +2,7 @@
  * Object verbs over the raw transport: get, list, server-side apply, JSON patch, delete.
  * Every call is retried on transient failures and honours the run's AbortSignal.
  */
+import { setMaxListeners } from 'node:events';
 import { ApiError } from './errors.ts';
 import type { KubeRequest, KubeResponse, KubeHttp } from './http.ts';
 import type { LiveObject } from './objects.ts';
@@ -44,6 +45,8 @@ export class ObjectClient {
     this.http = http;
     this.fieldManager = opts.fieldManager ?? FIELD_MANAGER;
     this.signal = opts.signal;
+    // Every request in flight listens to it: a wave of 32 objects is not a leak.
+    if (opts.signal) setMaxListeners(0, opts.signal);
     this.retry = { ...defaultRetryOptions, ...opts.retry, ...(opts.signal ? { signal: opts.signal } : {}) };
   }
 

@@ -13,6 +13,8 @@ import type https from 'node:https';
 import yaml from 'js-yaml';
 import { redactText, registerSecret } from '../log.ts';
 import { Codes, ClusterError } from './errors.ts';
+import { cacheKey } from './cache.ts';
+import type { ClusterCache } from './cache.ts';
 import { KubeHttp } from './http.ts';
 import { checkCredentialUse, credentialUseOf, kubeconfigSecretValues, STRICT_POLICY } from './kubeconfig-policy.ts';
 import type { CredentialPolicy, CredentialUse } from './kubeconfig-policy.ts';
@@ -28,12 +30,16 @@ export interface ConnectOptions {
   readonly policy?: CredentialPolicy;
   /** The cluster's name in messages ("credentials for cluster prod failed: …"); default: the context's. */
   readonly cluster?: string;
+  /** A warm process's memory of the clusters it applied to (cache.ts). */
+  readonly cache?: ClusterCache;
 }
 
 export interface Connection {
   readonly http: KubeHttp;
   readonly server: string;
   readonly context: string;
+  /** The warm cache and this cluster's key in it (server URL and CA), when the caller keeps one. */
+  readonly cache?: { readonly cache: ClusterCache; readonly key: string };
   close(): void;
 }
 
@@ -122,7 +128,13 @@ export async function connect(kubeconfig: string, opts: ConnectOptions = {}): Pr
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.maxSockets !== undefined ? { maxSockets: opts.maxSockets } : {}),
   });
-  return { http, server: cluster.server, context: kc.getCurrentContext(), close: () => http.close() };
+  return {
+    http,
+    server: cluster.server,
+    context: kc.getCurrentContext(),
+    ...(opts.cache ? { cache: { cache: opts.cache, key: cacheKey(cluster.server, tls.ca as string | Buffer | undefined) } } : {}),
+    close: () => http.close(),
+  };
 }
 
 function headersOf(opts: https.RequestOptions): Record<string, string> {

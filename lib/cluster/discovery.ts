@@ -1,5 +1,8 @@
 /**
- * Which resource serves a kind, and is it namespaced? Cached for one run.
+ * Which resource serves a kind, and is it namespaced? Cached for one run, and with a
+ * ClusterCache for a warm process (cache.ts): a kind the cached documents do not know is
+ * looked up once more in fresh ones before it is called unknown, so a CRD installed since
+ * the cache was filled is found.
  *
  * Uses aggregated discovery (two requests for the whole server: /api and /apis, GA since
  * Kubernetes 1.30) and falls back to the legacy per-group-version documents, fetched only
@@ -7,6 +10,7 @@
  * from their spec, so their custom resources can be planned before the CRD exists.
  */
 import { ClusterError, Codes } from './errors.ts';
+import type { ClusterCache, DiscoveryDoc } from './cache.ts';
 import type { ObjectClient } from './client.ts';
 import type { KubeObject } from '../repo/index.ts';
 
@@ -28,19 +32,39 @@ interface GroupInfo {
 
 const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json;q=0.9';
 
+/** A warm process's cache of this server's discovery. */
+export interface SharedDiscovery {
+  readonly cache: ClusterCache;
+  readonly key: string;
+}
+
 export class Discovery {
   private readonly client: ObjectClient;
+  private readonly shared: SharedDiscovery | undefined;
   private groups: Promise<Map<string, GroupInfo>> | undefined;
+  /** `groups` came from the warm cache and has not been re-read in this run. */
+  private fromCache = false;
   /** Mappings from CRDs declared in this commit: `group/kind` → version → mapping. */
   private readonly declared = new Map<string, Map<string, Mapping>>();
 
-  constructor(client: ObjectClient) {
+  constructor(client: ObjectClient, shared?: SharedDiscovery) {
     this.client = client;
+    this.shared = shared;
   }
 
-  /** Forget what the server told us (after CRDs were established). Declared CRDs stay. */
+  /** Forget what the server told us (a 404 for a kind, CRDs established). Declared CRDs stay. */
   invalidate(): void {
     this.groups = undefined;
+    this.fromCache = false;
+    if (this.shared) this.shared.cache.dropDiscovery(this.shared.key);
+  }
+
+  /** Read the server's documents again when what we have came from the cache: true if so. */
+  private async refresh(): Promise<boolean> {
+    if (!this.fromCache) return false;
+    this.invalidate();
+    await this.load();
+    return true;
   }
 
   /** Remember the kinds a CRD in this commit will serve. */
@@ -71,6 +95,7 @@ export class Discovery {
     if (served) return served;
     const fromCrd = this.declared.get(`${group}/${kind}`)?.get(version);
     if (fromCrd) return fromCrd;
+    if (await this.refresh()) return this.resolve(group, version, kind);
     const gv = group ? `${group}/${version}` : version;
     const known = await this.versionsOfKind(group, kind);
     if (known.length > 0) {
@@ -95,6 +120,8 @@ export class Discovery {
       const m = (await this.resourcesOf(group, v))?.get(kind);
       if (m) return m;
     }
+    // A kind that seems gone is checked in fresh documents: its members would be forgotten.
+    if (await this.refresh()) return this.forGroupKind(group, kind);
     return undefined;
   }
 
@@ -121,6 +148,16 @@ export class Discovery {
   }
 
   private load(): Promise<Map<string, GroupInfo>> {
+    if (this.groups) return this.groups;
+    if (this.shared) {
+      const { doc, cached } = this.shared.cache.discovery(this.shared.key, async () => (await this.fetchGroups()) as DiscoveryDoc);
+      this.fromCache = cached;
+      this.groups = doc as Promise<Map<string, GroupInfo>>;
+      this.groups.catch(() => {
+        this.groups = undefined;
+      });
+      return this.groups;
+    }
     this.groups ??= this.fetchGroups().catch((e: unknown) => {
       this.groups = undefined;
       throw e;

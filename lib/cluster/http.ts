@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -56,12 +57,20 @@ export interface TransportOptions {
 export interface RequestStats {
   total: number;
   byVerb: Record<Verb, number>;
+  /**
+   * The longest chain of requests each sent after the one before it was answered: the
+   * sequential round trips a run costs on a cluster far away (connection set-up not counted).
+   */
+  depth: number;
 }
 
 export class KubeHttp {
   readonly server: URL;
-  readonly stats: RequestStats = { total: 0, byVerb: { GET: 0, POST: 0, PUT: 0, PATCH: 0, DELETE: 0 } };
+  readonly stats: RequestStats = { total: 0, byVerb: { GET: 0, POST: 0, PUT: 0, PATCH: 0, DELETE: 0 }, depth: 0 };
   private readonly agent: http.Agent;
+  private readonly maxSockets: number;
+  /** Sockets opened ahead of need (prewarm), handed to the next requests that need a new one. */
+  private readonly warm: Socket[] = [];
   private readonly mod: typeof http | typeof https;
   private readonly headers: () => Promise<Record<string, string>>;
   private readonly timeoutMs: number;
@@ -70,14 +79,52 @@ export class KubeHttp {
     this.server = new URL(opts.server);
     const secure = this.server.protocol === 'https:';
     this.mod = secure ? https : http;
-    const common = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
-    this.agent = secure ? new https.Agent({ ...withSecureContext(opts.agentOptions), ...common }) : new http.Agent(common);
+    this.maxSockets = opts.maxSockets ?? 32;
+    const common = { keepAlive: true, maxSockets: this.maxSockets };
+    const warm = this.warm;
+    // A new connection takes a pre-opened one when there is one (its TLS handshake already done).
+    const take = <A extends http.Agent>(agent: A): A => {
+      const create = (agent as unknown as { createConnection: (o: object, cb?: unknown) => unknown }).createConnection.bind(agent);
+      (agent as unknown as { createConnection: (o: object, cb?: unknown) => unknown }).createConnection = (o: object, cb?: unknown) => {
+        for (let s = warm.pop(); s; s = warm.pop()) if (!s.destroyed) return s.ref();
+        return create(o, cb);
+      };
+      return agent;
+    };
+    this.agent = take(secure ? new https.Agent({ ...withSecureContext(opts.agentOptions), ...common }) : new http.Agent(common));
     this.headers = opts.headers;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
   close(): void {
+    for (const s of this.warm.splice(0)) s.destroy();
     this.agent.destroy();
+  }
+
+  /**
+   * Open connections now so that up to `n` requests can run at once later without each
+   * waiting for its own TCP and TLS handshake then (a round trip each on a far cluster).
+   * Best effort: a socket that fails is dropped.
+   */
+  prewarm(n: number): void {
+    const agent = this.agent as unknown as { sockets: Record<string, unknown[]>; freeSockets: Record<string, unknown[]>; createConnection: (o: object) => Socket };
+    const open = [agent.sockets, agent.freeSockets].reduce((sum, m) => sum + Object.values(m).reduce((k, l) => k + l.length, 0), 0);
+    const want = Math.min(n, this.maxSockets) - open - this.warm.filter((s) => !s.destroyed).length;
+    const host = this.server.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(this.server.port || (this.server.protocol === 'https:' ? 443 : 80));
+    const isIp = /^[\d.]+$|:/.test(host);
+    for (let i = 0; i < want; i++) {
+      const s = (Object.getPrototypeOf(this.agent) as { createConnection: (this: unknown, o: object) => Socket }).createConnection.call(this.agent, {
+        ...(this.agent as unknown as { options: object }).options,
+        host,
+        port,
+        ...(isIp ? {} : { servername: host }),
+      });
+      s.once('error', () => s.destroy());
+      // Waiting to be used must not keep the process alive.
+      s.unref();
+      this.warm.push(s);
+    }
   }
 
   async request(req: KubeRequest): Promise<KubeResponse> {
@@ -100,12 +147,18 @@ export class KubeHttp {
     this.stats.total++;
     this.stats.byVerb[req.method]++;
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
+    // Every request answered so far could have been waited for: this one is one step after them.
+    const depth = this.stats.depth + 1;
+    const deepen = (): void => {
+      if (depth > this.stats.depth) this.stats.depth = depth;
+    };
 
     return new Promise<KubeResponse>((resolve, reject) => {
       let settled = false;
       const finish = (fn: () => void): void => {
         if (settled) return;
         settled = true;
+        deepen();
         clearTimeout(timer);
         req.signal?.removeEventListener('abort', onAbort);
         fn();

@@ -10,6 +10,8 @@
  *   checkRollout(conn, {commit, rollout})   → is it running: superseded | checked (state, per-object
  *                                              health, the first failure) | error; reads only
  */
+export { ClusterCache } from './cache.ts';
+export type { ClusterCacheOptions } from './cache.ts';
 export { connect } from './connect.ts';
 export type { Connection, ConnectOptions } from './connect.ts';
 export { DEFAULT_EXEC_ALLOWLIST, EXEC_ALLOWLIST_ENV, STRICT_POLICY } from './kubeconfig-policy.ts';

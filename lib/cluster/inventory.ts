@@ -80,6 +80,8 @@ export interface InventoryState {
   /** The rollout token of the last apply that was not a no-op (INVENTORY_KEYS.rollout). */
   readonly rollout?: string;
   readonly summary?: RunSummary;
+  /** The parent's resourceVersion as read or written (never part of what is written). */
+  readonly resourceVersion?: string;
 }
 
 const EMPTY: InventoryState = { exists: false, groupKinds: [], namespaces: [] };
@@ -128,6 +130,7 @@ export function parseInventory(live: LiveObject, ref: InventoryRef): InventorySt
     ...optional(K.lastAt, 'lastAt'),
     ...optional(K.rollout, 'rollout'),
     ...(summary ? { summary } : {}),
+    ...(live.metadata.resourceVersion ? { resourceVersion: live.metadata.resourceVersion } : {}),
   };
 }
 
@@ -168,10 +171,12 @@ export function sameInventory(a: InventoryState, b: InventoryState): boolean {
 
 /** Write the parent unless it already says exactly this (a no-op run writes nothing). */
 export async function writeInventory(client: ObjectClient, ref: InventoryRef, prev: InventoryState, next: InventoryState): Promise<InventoryState> {
-  const merged: InventoryState = { ...next, exists: true };
+  const { resourceVersion: _rv, ...rest } = next;
+  const merged: InventoryState = { ...rest, exists: true };
   if (sameInventory(prev, merged)) return prev;
-  await client.apply(CONFIGMAP_MAPPING, parentBody(ref, merged), ref.name, ref.namespace, { dryRun: false, force: true });
-  return merged;
+  const res = await client.apply(CONFIGMAP_MAPPING, parentBody(ref, merged), ref.name, ref.namespace, { dryRun: false, force: true });
+  const rv = res.object?.metadata?.resourceVersion;
+  return { ...merged, ...(rv ? { resourceVersion: rv } : {}) };
 }
 
 /** What `pushsync status` shows: the inventory's record, read without the lease. */

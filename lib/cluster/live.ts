@@ -27,7 +27,7 @@ export async function listMembers(
 ): Promise<LiveMember[]> {
   const selector = `${Keys.partOf}=${applysetId}`;
   const gks = [...new Set(groupKinds)].sort();
-  const lists = await mapLimit(gks, 4, async (gk) => {
+  const lists = await mapLimit(gks, 8, async (gk) => {
     const { group, kind } = parseGroupKind(gk);
     const mapping = preferred.get(gk) ?? (await discovery.forGroupKind(group, kind));
     if (!mapping) return [];

@@ -49,7 +49,7 @@ export async function plan(conn: Connection, objects: readonly KubeObject[], opt
   });
 
   try {
-    const declared = await declare(client, objects, ref);
+    const declared = await declare(client, objects, ref, conn.cache);
     total = declared.work.items.length;
     entries.push(...declared.failed);
     const found = await survey(client, declared, { allowDeleteAll: opts.allowDeleteAll ?? false });

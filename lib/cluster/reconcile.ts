@@ -4,20 +4,22 @@
  * are its two views: past tense for what happened, present tense for what would.
  *
  * For an object that is already a member of our set we know its live state (from the
- * label-selected LIST), so a server-side-apply dry-run tells us whether anything would change;
- * when nothing would, no PATCH is sent and etcd sees no write. An object that is not yet a
+ * label-selected LIST). When that state plainly is what we declare, with exactly the fields
+ * we own (settled.ts), nothing is sent at all; otherwise a server-side-apply dry-run tells us
+ * whether anything would change, and when nothing would, no PATCH is sent and etcd sees no write. An object that is not yet a
  * member (new, or existing without our label) always changes — at least our label is added —
  * so an apply applies it directly: one request per new object.
  */
 import type { ObjectClient, Takeover } from './client.ts';
 import { describeChange, isNoop } from './diff.ts';
-import { toErrorInfo } from './errors.ts';
+import { ApiError, toErrorInfo } from './errors.ts';
 import { NetworkError } from './http.ts';
 import type { LiveObject } from './objects.ts';
 import type { Item } from './prepare.ts';
 import { entryFor, Reasons } from './result.ts';
 import type { ObjectResult, PlanEntry } from './result.ts';
 import { blindSecretBody, isSecret, secretPlanFields, secretTakeovers } from './secrets.ts';
+import { isSettled } from './settled.ts';
 
 /** What applying one object did. */
 export interface ObjectOutcome {
@@ -26,6 +28,8 @@ export interface ObjectOutcome {
   readonly member: boolean;
   /** The API server is unreachable or the run was cancelled: attempt nothing more. */
   readonly fatal?: boolean;
+  /** The server answered 404 for it (its kind may be gone: discovery is read again). */
+  readonly notFound?: boolean;
 }
 
 export interface PlanContext {
@@ -59,7 +63,8 @@ export async function applyOne(client: ObjectClient, item: Item, live: LiveObjec
     return { result, member: d.change === 'unchanged' ? d.member : true };
   } catch (e) {
     const fatal = e instanceof NetworkError || client.aborted;
-    return { result: { ...base, action: 'failed', error: toErrorInfo(e) }, member: live !== undefined || mayExist(e), ...(fatal ? { fatal } : {}) };
+    const notFound = e instanceof ApiError && e.status === 404;
+    return { result: { ...base, action: 'failed', error: toErrorInfo(e) }, member: live !== undefined || mayExist(e), ...(fatal ? { fatal } : {}), ...(notFound ? { notFound } : {}) };
   }
 }
 
@@ -109,6 +114,9 @@ async function update(client: ObjectClient, item: Item, current: LiveObject, mod
   const { mapping: m, body } = item;
   const { name } = item.id;
   const ns = item.id.namespace;
+  // Decided from the LISTed object alone when it is plainly as declared (settled.ts); a plan
+  // never decides a Secret that way, since it never compares Secret data.
+  if ((mode.write || !isSecret(item.id)) && isSettled(body, current, client.fieldManager)) return { change: 'unchanged', member: true };
   const dry = await client.applyTakingOver(m, planBody(item, current, mode), name, ns, true);
   if (!mode.write) {
     const fields = planFields(client, item, current, dry.object);

@@ -16,7 +16,7 @@ import { ObjectClient } from './client.ts';
 import type { Connection } from './connect.ts';
 import { anySignal } from './deadline.ts';
 import { Discovery } from './discovery.ts';
-import type { Mapping } from './discovery.ts';
+import type { Mapping, SharedDiscovery } from './discovery.ts';
 import { ApiError, ClusterError, Codes, toErrorInfo } from './errors.ts';
 import type { ErrorInfo } from './errors.ts';
 import { health, podCause } from './health.ts';
@@ -100,7 +100,7 @@ export async function checkRollout(conn: Connection, opts: RolloutOptions = {}):
   const signal = anySignal(opts.signal, opts.deadline === undefined ? undefined : timer.signal);
   const client = new ObjectClient(conn.http, { ...(opts.retry ? { retry: opts.retry } : {}), ...(signal ? { signal } : {}) });
   try {
-    return await check(client, opts);
+    return await check(client, opts, conn.cache);
   } catch (e) {
     if (timer.signal.aborted) return { kind: 'error', error: toErrorInfo(timer.signal.reason) };
     if (opts.signal?.aborted) return { kind: 'error', error: { code: Codes.transient, message: 'the health check was cancelled', retryable: true } };
@@ -110,7 +110,7 @@ export async function checkRollout(conn: Connection, opts: RolloutOptions = {}):
   }
 }
 
-async function check(client: ObjectClient, opts: RolloutOptions): Promise<RolloutCheck> {
+async function check(client: ObjectClient, opts: RolloutOptions, shared: SharedDiscovery | undefined): Promise<RolloutCheck> {
   const ref = inventoryRef(opts.inventory ?? DEFAULT_INVENTORY);
   const inv = await readInventory(client, ref);
   if (!inv.exists) {
@@ -120,7 +120,7 @@ async function check(client: ObjectClient, opts: RolloutOptions): Promise<Rollou
   // A token is never empty: '' (as from `result.rollout ?? ''`) means none was known.
   if (opts.rollout && inv.rollout !== opts.rollout) return { kind: 'superseded', by: inv.lastCommit ?? opts.commit ?? '', sameCommit: true };
 
-  const members = await listMembers(client, new Discovery(client), ref.id, inv.groupKinds, new Map());
+  const members = await listMembers(client, new Discovery(client, shared), ref.id, inv.groupKinds, new Map());
   const sorted = [...members].sort(applyOrder);
   const judged = sorted.map((m) => ({ member: m, health: health(m.live) }));
   const causes = await causesOf(client, judged);

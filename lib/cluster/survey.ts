@@ -11,15 +11,21 @@
  *   survey(client, declared, opts)  inventory → never-backwards → live members → prune
  *                                   decisions → KNV2006 refusal → the skips known before
  *                                   anything runs.
+ *
+ * The reads overlap where nothing orders them: the declared kinds are LISTed while the
+ * inventory is read (only kinds the inventory adds wait for it), and apply may hand in an
+ * inventory read it started while waiting for the Lease (apply.ts checks it still holds).
  */
 import type { KubeObject } from '../repo/index.ts';
 import type { ObjectClient } from './client.ts';
 import { Discovery } from './discovery.ts';
+import type { SharedDiscovery } from './discovery.ts';
 import type { ErrorInfo } from './errors.ts';
 import { readInventory } from './inventory.ts';
 import type { InventoryRef, InventoryState } from './inventory.ts';
 import { listMembers } from './live.ts';
 import type { LiveMember } from './live.ts';
+import { groupKind } from './objects.ts';
 import { prepare } from './prepare.ts';
 import type { WorkList } from './prepare.ts';
 import { checkDeleteAll, planPrune } from './prune.ts';
@@ -44,6 +50,8 @@ export interface SurveyOptions {
   /** Apply only: the commit being applied and the ancestry oracle, to never go backwards. */
   readonly commit?: string;
   readonly isAncestor?: (ancestor: string, descendant: string) => Promise<boolean>;
+  /** The inventory, already being read (apply reads it while acquiring the Lease). */
+  readonly inventory?: Promise<InventoryState>;
 }
 
 export interface Surveyed {
@@ -68,15 +76,19 @@ export interface Superseded {
 
 export type Survey = Surveyed | Superseded;
 
-export async function declare(client: ObjectClient, objects: readonly KubeObject[], ref: InventoryRef): Promise<Declared> {
-  const discovery = new Discovery(client);
+export async function declare(client: ObjectClient, objects: readonly KubeObject[], ref: InventoryRef, shared?: SharedDiscovery): Promise<Declared> {
+  const discovery = new Discovery(client, shared);
   const work = await prepare(discovery, objects, ref.id);
   return { ref, discovery, work, failed: work.failed.map((f) => ({ ...entryFor(f.id), action: 'failed', error: f.error })) };
 }
 
 export async function survey(client: ObjectClient, declared: Declared, opts: SurveyOptions = {}): Promise<Survey> {
   const { ref, discovery, work } = declared;
-  const prev = await readInventory(client, ref);
+  const declaredKinds = [...work.listMappings.keys()];
+  // The declared kinds need no inventory to be listed: start them now.
+  const listing = listMembers(client, discovery, ref.id, declaredKinds, work.listMappings);
+  listing.catch(() => undefined);
+  const prev = await (opts.inventory ?? readInventory(client, ref));
 
   if (opts.commit !== undefined && opts.isAncestor) {
     for (const newer of new Set([prev.lastCommit, prev.appliedCommit])) {
@@ -84,7 +96,11 @@ export async function survey(client: ObjectClient, declared: Declared, opts: Sur
     }
   }
 
-  const members = await listMembers(client, discovery, ref.id, [...prev.groupKinds, ...work.listMappings.keys()], work.listMappings);
+  const more = prev.groupKinds.filter((gk) => !work.listMappings.has(gk));
+  const [listed, extra] = await Promise.all([listing, more.length > 0 ? listMembers(client, discovery, ref.id, more, work.listMappings) : []]);
+  // In group-kind order, as one listing would have returned them.
+  const order = (m: LiveMember): string => groupKind(m.id);
+  const members = [...listed, ...extra].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   const decisions = planPrune({
     members,
     declaredKeys: work.declaredKeys,

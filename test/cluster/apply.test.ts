@@ -60,8 +60,8 @@ describe('seed scenario: Online Boutique', () => {
     // A no-op keeps the rollout that is running: a wait for it is not superseded.
     expect(r.rollout).toBe(firstRollout);
     expect(await resourceVersions(h.conn, objects)).toEqual(before);
-    // Only dry-runs were sent (one per object): no PATCH that writes.
-    expect(h.conn.http.stats.byVerb.PATCH - patchesBefore).toBe(25);
+    // Decided from the LISTed objects (settled.ts): not even a dry-run.
+    expect(h.conn.http.stats.byVerb.PATCH - patchesBefore).toBe(0);
     const parentAfter = await raw(h.conn, 'GET', `/api/v1/namespaces/pushsync-system/configmaps/${inventory}`);
     expect((parentAfter.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion).toBe(
       (parentBefore.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
