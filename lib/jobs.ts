@@ -75,6 +75,8 @@ export interface ApplyJob {
   readonly ancestor?: string;
   /** The push's changes, so a warm apply function reads only what changed (TreeDelta). */
   readonly delta?: JobDelta;
+  /** Part of a fleet push (lib/sync/fleet.ts): only bad news is reported on `pushsync/<cluster>`. */
+  readonly fleet?: true;
 }
 
 /**
@@ -110,6 +112,8 @@ export interface HealthJob {
   readonly applied: string;
   /** The pending description last posted: an unchanged one is not written again. */
   readonly progress?: string;
+  /** As ApplyJob.fleet. */
+  readonly fleet?: true;
 }
 
 /** Stable code of every payload refusal (kept from when the parsers lived in lib/sync). */
@@ -172,6 +176,7 @@ export function parseApplyJob(v: JsonValue): ApplyJob {
     ...(o?.quiet === true ? { quiet: true } : {}),
     ...(ancestor !== undefined ? { ancestor } : {}),
     ...(delta !== undefined ? { delta } : {}),
+    ...(o?.fleet === true ? { fleet: true as const } : {}),
   };
 }
 
@@ -200,6 +205,7 @@ export function parseHealthJob(v: JsonValue): HealthJob {
     startedAt: o.startedAt as number, timeoutAt: o.timeoutAt as number, check: o.check as number, applied: o.applied as string,
     ...optional('installationId'), ...optional('checkRunId'), ...optional('deploymentId'),
     ...(typeof o.progress === 'string' ? { progress: o.progress } : {}),
+    ...(o.fleet === true ? { fleet: true as const } : {}),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { createInProcessInvoker, createLambdaInvoker, createSqsInvoker, routeInvoker, type FunctionName, type Invoker } from '../fanout/index.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { ClusterCache } from '../cluster/index.ts';
 import { RenderCache } from '../render/index.ts';
 import { githubFromStore, handlersFor, type SyncDeps } from '../sync/index.ts';
 import { readFunctionConfig, storeFromConfig, type Env, type InvokerConfig } from './env.ts';
@@ -30,7 +31,7 @@ export interface SyncEnvDeps {
 export type SyncFunction = 'sync' | 'apply' | 'resync' | 'health';
 
 /** What each function invokes (so the variables naming their targets are required). */
-const INVOKES: Readonly<Record<SyncFunction, readonly FunctionName[]>> = { sync: ['apply'], apply: ['health'], resync: ['apply'], health: ['health'] };
+const INVOKES: Readonly<Record<SyncFunction, readonly FunctionName[]>> = { sync: ['apply', 'health'], apply: ['health'], resync: ['apply'], health: ['health'] };
 
 /**
  * With the in-process fan-out, delayed health checks still pending this long before the
@@ -66,6 +67,8 @@ export function syncDepsFromEnv(fn: SyncFunction, env: Env = process.env): SyncE
     github,
     // Kept for the container's life: a warm function does not render an unchanged directory again.
     renderCache: new RenderCache(),
+    // Likewise each cluster's discovery and Lease: a warm apply skips those round trips.
+    clusterCache: new ClusterCache(),
     ...(config.targetUrl ? { targetUrl: config.targetUrl } : {}),
     ...(config.healthIntervalMs !== undefined ? { healthIntervalMs: config.healthIntervalMs } : {}),
   };

@@ -3,6 +3,7 @@
  * plugins, App-installation or token auth, the delivery id on every request, and a counter of the
  * HTTP requests actually sent (the benchmarks report "GitHub API calls per push").
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
@@ -59,6 +60,12 @@ export interface CreateOctokitOptions {
   readonly writeSpacingMs?: number;
   /** Per HTTP request. Default 30 s. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Epoch ms past which no rate-limit wait may end: a limit whose retry-after would take a call
+   * past it fails at once (GITHUB_RATE_LIMITED, retryable: the job concludes "will retry"). Default:
+   * the deadline of the job the call is made for (runWithDeadline), else none.
+   */
+  readonly deadline?: number;
   readonly signal?: AbortSignal;
   /** Default: a lib/log.ts logger carrying the delivery id. */
   readonly log?: GitHubLog;
@@ -76,6 +83,22 @@ export const CLIENT_DEFAULTS = {
 
 const PushsyncOctokit = Octokit.plugin(retry, throttling);
 
+const jobDeadline = new AsyncLocalStorage<number>();
+
+/**
+ * Run `fn` with `deadline` (epoch ms) as the limit of every GitHub rate-limit wait started inside
+ * it, by any client: the jobs' handler wraps each job in it, so a client made for the job (which
+ * knows nothing of the job) never sleeps past the job's time.
+ */
+export function runWithDeadline<T>(deadline: number | undefined, fn: () => T): T {
+  return deadline === undefined ? fn() : jobDeadline.run(deadline, fn);
+}
+
+/** The deadline runWithDeadline set for the current job, if any. */
+export function currentDeadline(): number | undefined {
+  return jobDeadline.getStore();
+}
+
 /**
  * An Octokit for one delivery. Cheap to create per invocation: App installation tokens are cached
  * per process (per base URL and App), so a warm function does not mint a token per delivery.
@@ -89,13 +112,28 @@ export function createOctokit(options: CreateOctokitOptions): Octokit {
   else registerSecret(options.auth.privateKey);
   const identity = identityOf(options.auth);
 
-  const onLimit = (kind: string) => (retryAfter: number, req: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+  const spacer = writeSpacer(`${baseUrl}|${identity}`, o.writeSpacingMs);
+  /**
+   * The throttling plugin asks, for a 403/429 rate-limit answer, whether to wait `retryAfter`
+   * seconds (GitHub's retry-after for a secondary limit, its x-ratelimit-reset for the primary one)
+   * and try again. Yes while retries are left, the wait is within maxRateLimitWaitSeconds, and it
+   * ends before the call's deadline; else the call fails GITHUB_RATE_LIMITED. A secondary limit
+   * also holds back this identity's other writes in this process for that long: sent meanwhile,
+   * each would only meet the limit again.
+   */
+  const onLimit = (kind: 'rate limit' | 'secondary rate limit') => (retryAfter: number, req: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
     const call = describeCall({ method: req.method, url: req.url, baseUrl });
-    const again = retryCount < o.rateLimitRetries && retryAfter <= o.maxRateLimitWaitSeconds;
+    const waitMs = retryAfter * o.retryBaseDelayMs;
+    const deadline = options.deadline ?? (req as { request?: { pushsyncDeadline?: number } }).request?.pushsyncDeadline;
+    const pastDeadline = deadline !== undefined && Date.now() + waitMs > deadline;
+    const again = retryCount < o.rateLimitRetries && retryAfter <= o.maxRateLimitWaitSeconds && !pastDeadline;
+    if (again && kind === 'secondary rate limit') spacer.pause(Date.now() + waitMs);
     log.warn(
       again
         ? `GitHub ${kind} on ${call}: retry ${retryCount + 1} of ${o.rateLimitRetries} in ${retryAfter} s`
-        : `GitHub ${kind} on ${call}: giving up (${retryCount} retries done, limit resets in ${retryAfter} s)`,
+        : pastDeadline && retryCount < o.rateLimitRetries && retryAfter <= o.maxRateLimitWaitSeconds
+          ? `GitHub ${kind} on ${call}: giving up (the limit resets in ${retryAfter} s, after the job's deadline)`
+          : `GitHub ${kind} on ${call}: giving up (${retryCount} retries done, limit resets in ${retryAfter} s)`,
     );
     return again;
   };
@@ -117,8 +155,9 @@ export function createOctokit(options: CreateOctokitOptions): Octokit {
     retry: {
       retries: o.retries,
       retryAfterBaseValue: o.retryBaseDelayMs,
-      // 409 is "Git repository is empty" / conflicts: retrying does not help.
-      doNotRetry: [400, 401, 403, 404, 409, 410, 422, 451],
+      // 409 is "Git repository is empty" / conflicts: retrying does not help. 429 is a rate limit:
+      // the throttling plugin waits for its retry-after (a retry here would ignore it).
+      doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
     },
     throttle: {
       onRateLimit: onLimit('rate limit'),
@@ -126,7 +165,7 @@ export function createOctokit(options: CreateOctokitOptions): Octokit {
       retryAfterBaseValue: o.retryBaseDelayMs,
       // The plugin's own write group is a process-wide singleton with a fixed 1 s spacing;
       // ours has the same contract with the spacing as an option.
-      write: writeSpacer(`${baseUrl}|${identity}`, o.writeSpacingMs) as unknown as NonNullable<ThrottlingOptions['write']>,
+      write: spacer as unknown as NonNullable<ThrottlingOptions['write']>,
     },
   };
 
@@ -155,8 +194,13 @@ export function createOctokit(options: CreateOctokitOptions): Octokit {
     };
     // before-after-hook hands every hook the same options object (not what an outer hook passes
     // on), so the per-call fetch is set on it, as the plugins set their retry counts.
-    req.request = { ...req.request, fetch: counted };
+    // The job's deadline rides along for onLimit (the plugins hand it these same options).
+    const deadline = options.deadline ?? currentDeadline();
+    req.request = { ...req.request, fetch: counted, ...(deadline !== undefined ? { pushsyncDeadline: deadline } : {}) } as typeof req.request;
     try {
+      // Awaited only when paused: an unpaused write goes out in the same tick, as before.
+      const pausedMs = req.method !== 'GET' && req.method !== 'HEAD' ? spacer.pausedFor(deadline) : 0;
+      if (pausedMs > 0) await new Promise((resolve) => setTimeout(resolve, pausedMs));
       return await request(req);
     } catch (err) {
       throw toGitHubError(err, { method: req.method, url: req.url, baseUrl, deliveryId: options.deliveryId, retries: attempts - 1 });
@@ -253,6 +297,10 @@ function identityOf(auth: GitHubAuth): string {
 interface Spacer {
   key(id: string): Spacer;
   schedule<T>(jobOptions: unknown, fn: (...args: unknown[]) => T | Promise<T>, ...args: unknown[]): Promise<T>;
+  /** No write starts before `untilMs` (epoch ms): GitHub asked this identity to wait. */
+  pause(untilMs: number): void;
+  /** Milliseconds until the pause is over, or until `deadline` if sooner (0: not paused). */
+  pausedFor(deadline: number | undefined): number;
 }
 
 const spacers = new Map<string, Spacer>();
@@ -263,6 +311,7 @@ function writeSpacer(key: string, spacingMs: number): Spacer {
   const existing = spacers.get(mapKey);
   if (existing) return existing;
   let next = 0;
+  let pausedUntil = 0;
   const spacer: Spacer = {
     key: () => spacer,
     async schedule(_jobOptions, fn, ...args) {
@@ -273,6 +322,13 @@ function writeSpacer(key: string, spacingMs: number): Spacer {
         if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
       }
       return fn(...args);
+    },
+    pause(untilMs) {
+      pausedUntil = Math.max(pausedUntil, untilMs);
+    },
+    pausedFor(deadline) {
+      // Never held past the call's deadline: sent then, it meets the limit and fails at once.
+      return Math.max(0, Math.min(pausedUntil, deadline ?? Number.POSITIVE_INFINITY) - Date.now());
     },
   };
   spacers.set(mapKey, spacer);

@@ -11,6 +11,8 @@
  */
 export {
   createOctokit,
+  currentDeadline,
+  runWithDeadline,
   ApiCallCounter,
   CLIENT_DEFAULTS,
   DEFAULT_BASE_URL,

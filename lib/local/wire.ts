@@ -11,6 +11,7 @@ import type { StreamingHandler } from '../http/types.ts';
 import type { Logger } from '../log.ts';
 import type { SecretStore } from '../registry/index.ts';
 import { BlobCache } from '../source/index.ts';
+import { ClusterCache } from '../cluster/index.ts';
 import { RenderCache } from '../render/index.ts';
 import { githubFromStore, handlersFor, type SyncDeps } from '../sync/index.ts';
 
@@ -30,6 +31,8 @@ export interface WireOptions {
   readonly retryDelaysMs?: readonly number[];
   /** Default: a new cache for this wiring (a process's worth of warm blobs). */
   readonly blobCache?: BlobCache;
+  /** Default: a new cache for this wiring (each cluster's discovery and Lease, lib/cluster cache.ts). */
+  readonly clusterCache?: ClusterCache;
   readonly targetUrl?: string;
   readonly secretCache?: WebhookEndpointDeps['secretCache'];
   readonly onDeadLetter?: (failure: DeadLetter) => void;
@@ -72,6 +75,7 @@ export function wireLocal(options: WireOptions): Wired {
     }),
     blobCache: options.blobCache ?? new BlobCache(),
     renderCache: new RenderCache(),
+    clusterCache: options.clusterCache ?? new ClusterCache(),
     ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
     ...(options.healthIntervalMs !== undefined ? { healthIntervalMs: options.healthIntervalMs } : {}),
   };

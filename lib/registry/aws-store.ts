@@ -7,6 +7,12 @@
  * deliveries without a GetSecretValue each, and a rotated secret is picked up within the TTL.
  * Only values are cached, never listings: a newly registered cluster is seen by the next push.
  *
+ * getMany reads many names with BatchGetSecretValue, 20 a call (Secrets Manager's most), several
+ * calls at once: a fleet's 1,000 registrations are 50 batch calls beside the 10 listing pages,
+ * not 1,000 GetSecretValue round trips. It needs `secretsmanager:BatchGetSecretValue` (a
+ * `Resource: "*"` action) beside GetSecretValue on each secret; a role without it falls back to
+ * one GetSecretValue per name.
+ *
  * Deleting schedules the secret for deletion with the shortest recovery window Secrets Manager
  * allows (7 days), so a mistaken `pushsync clusters remove` can be undone from the console or
  * with `aws secretsmanager restore-secret`. A `put` on a name scheduled for deletion restores it
@@ -21,6 +27,10 @@ import type { SecretStore } from './secret-store.ts';
 
 export const AWS_STORE_DEFAULTS = {
   prefix: 'pushsync/',
+  /** BatchGetSecretValue's most names per call. */
+  batchSize: 20,
+  /** Batch (or single) reads in flight at once. */
+  readConcurrency: 8,
   cacheTtlMs: 60_000,
   /** Secrets Manager's minimum; 0 would delete at once, with no way back. */
   recoveryWindowDays: 7,
@@ -137,6 +147,74 @@ export class AwsSecretStore implements SecretStore {
     return value;
   }
 
+  /**
+   * The values of `names` (undefined where there is none), from the cache where fresh, the rest
+   * with BatchGetSecretValue, 20 names a call, a few calls at once. Values read fill the cache.
+   */
+  async getMany(names: readonly string[]): Promise<Map<string, string | undefined>> {
+    const out = new Map<string, string | undefined>();
+    const missing: string[] = [];
+    for (const name of names) {
+      const hit = this.cache.get(name);
+      if (hit !== undefined && this.now() - hit.at < this.ttlMs) out.set(name, await hit.value);
+      else missing.push(name);
+    }
+    const batches: string[][] = [];
+    for (let i = 0; i < missing.length; i += AWS_STORE_DEFAULTS.batchSize) batches.push(missing.slice(i, i + AWS_STORE_DEFAULTS.batchSize));
+    await inParallel(batches, AWS_STORE_DEFAULTS.readConcurrency, async (batch) => {
+      for (const [name, value] of await this.readBatch(batch)) {
+        out.set(name, value);
+        if (this.ttlMs > 0) this.cache.set(name, { at: this.now(), value: Promise.resolve(value) });
+      }
+    });
+    return out;
+  }
+
+  /** True once BatchGetSecretValue was refused (no IAM permission): single reads from then on. */
+  private batchRefused = false;
+
+  private async readBatch(names: readonly string[]): Promise<Map<string, string | undefined>> {
+    const out = new Map<string, string | undefined>();
+    const single = async () => {
+      for (const name of names) out.set(name, await this.read(this.id(name)));
+      return out;
+    };
+    if (this.batchRefused) return single();
+    const { client, sdk } = await this.connect();
+    const byId = new Map(names.map((name) => [this.id(name), name]));
+    let res;
+    try {
+      res = await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: [...byId.keys()] }));
+    } catch (err) {
+      if (isAwsError(err, 'AccessDeniedException')) {
+        this.batchRefused = true;
+        this.log.warn('BatchGetSecretValue refused: reading secrets one at a time (grant secretsmanager:BatchGetSecretValue for fast listings)', { error: err instanceof Error ? err.message : String(err) });
+        return single();
+      }
+      throw awsError('BatchGetSecretValue', `${names.length} secrets under ${this.prefix}`, err);
+    }
+    // An endpoint without the action (an older emulator, a stub) answers nothing: read alone.
+    if (res === undefined || res === null) {
+      this.batchRefused = true;
+      return single();
+    }
+    for (const v of res.SecretValues ?? []) {
+      const name = v.Name === undefined ? undefined : byId.get(v.Name);
+      if (name === undefined) continue;
+      out.set(name, v.SecretString ?? (v.SecretBinary !== undefined ? Buffer.from(v.SecretBinary).toString('utf8') : undefined));
+    }
+    for (const e of res.Errors ?? []) {
+      const name = e.SecretId === undefined ? undefined : (byId.get(e.SecretId) ?? [...byId].find(([id]) => e.SecretId?.includes(id))?.[1]);
+      if (name === undefined) continue;
+      // Gone, or scheduled for deletion: not there, as for get().
+      if (e.ErrorCode === 'ResourceNotFoundException' || e.ErrorCode === 'InvalidRequestException') out.set(name, undefined);
+      else throw awsError('BatchGetSecretValue', this.id(name), Object.assign(new Error(e.Message ?? e.ErrorCode ?? 'failed'), { name: e.ErrorCode }));
+    }
+    // Names the answer did not mention at all: read alone (never guessed absent).
+    for (const name of names) if (!out.has(name)) out.set(name, await this.read(this.id(name)));
+    return out;
+  }
+
   private async read(id: string): Promise<string | undefined> {
     const { client, sdk } = await this.connect();
     try {
@@ -232,6 +310,18 @@ export class AwsSecretStore implements SecretStore {
     } while (token !== undefined && token !== '');
     return [...names].sort();
   }
+}
+
+/** `fn` over every item, at most `limit` at once; the first failure rejects (after the others settle). */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function isStoreName(name: string): boolean {

@@ -90,19 +90,46 @@ export async function listClusters(store: SecretStore): Promise<ClusterSummary[]
 
 /** As listClusters, with which of them are still in the previous release's combined format. */
 export async function listRegistrations(store: SecretStore): Promise<{ readonly cluster: ClusterSummary; readonly combined: boolean }[]> {
-  const names = await store.list(SecretNames.clusterPrefix);
+  // Not a registration pushsync could have written (e.g. clusters/a/b); getCluster would not find it either.
+  const keys = (await store.list(SecretNames.clusterPrefix)).filter((key) => LABEL.test(key.slice(SecretNames.clusterPrefix.length)));
+  const values = await readMany(store, keys);
   const out: { cluster: ClusterSummary; combined: boolean }[] = [];
-  for (const key of names) {
+  for (const key of keys) {
     const name = key.slice(SecretNames.clusterPrefix.length);
-    // Not a registration pushsync could have written (e.g. clusters/a/b); getCluster would not find it either.
-    if (!LABEL.test(name)) continue;
-    const text = await store.get(key);
+    const text = values.get(key);
     // Removed between list and get: not registered any more.
     if (text === undefined) continue;
     const decoded = decode(key, name, text);
     out.push({ cluster: decoded.cluster, combined: decoded.kubeconfig !== undefined });
   }
   return out.sort((a, b) => (a.cluster.name < b.cluster.name ? -1 : a.cluster.name > b.cluster.name ? 1 : 0));
+}
+
+/** A store that reads many names at once (AwsSecretStore: BatchGetSecretValue, 20 names a call). */
+interface ManyReader {
+  getMany(names: readonly string[]): Promise<Map<string, string | undefined>>;
+}
+
+const READ_CONCURRENCY = 16;
+
+/**
+ * The values of `keys`: in batches where the store can, else a few reads at once. A fleet's
+ * registry is a thousand secrets: one at a time, each a round trip, that is a minute of sync.
+ */
+async function readMany(store: SecretStore, keys: readonly string[]): Promise<Map<string, string | undefined>> {
+  const many = store as Partial<ManyReader>;
+  if (typeof many.getMany === 'function') return many.getMany.call(store, keys);
+  const out = new Map<string, string | undefined>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(READ_CONCURRENCY, keys.length) }, async () => {
+      while (next < keys.length) {
+        const key = keys[next++] as string;
+        out.set(key, await store.get(key));
+      }
+    }),
+  );
+  return out;
 }
 
 /** True when the cluster was registered; its kubeconfig goes too. */

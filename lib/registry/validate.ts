@@ -9,6 +9,9 @@ import type { CredentialPolicy } from '../cluster/kubeconfig-policy.ts';
 import { RegistryCodes } from './types.ts';
 import type { ClusterRegistration, FieldError, RegistrationInput, SourceFormat } from './types.ts';
 
+/** Names whose status context is pushsync's own: the commit's vet and a large fleet's one context (lib/sync/fleet.ts). */
+const RESERVED_NAMES: readonly string[] = ['vet', 'fleet'];
+
 export type Validated =
   | { readonly ok: true; readonly registration: ClusterRegistration; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly errors: readonly FieldError[] };
@@ -34,6 +37,8 @@ export function validateRegistration(input: RegistrationInput): Validated {
   if (name === undefined || name === '') err('name', input.name, 'name is required');
   else if (name.length > MAX_LABEL || !DNS_LABEL.test(name)) {
     err('name', name, `name ${JSON.stringify(clip(name))} must be a DNS-1123 label: at most ${MAX_LABEL} lower-case letters, digits and "-", starting and ending with a letter or digit (it becomes the status context pushsync/<name>)`);
+  } else if (RESERVED_NAMES.includes(name)) {
+    err('name', name, `name ${JSON.stringify(name)} is taken: pushsync/${name} is one of pushsync's own status contexts (${RESERVED_NAMES.map((n) => `pushsync/${n}`).join(', ')}); choose another name`);
   }
 
   const repo = str(input.repo);

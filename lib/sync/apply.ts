@@ -17,6 +17,7 @@ import { openDeployment, trackDeployment, type DeploymentTracker } from './deplo
 import { messageOf } from './errors.ts';
 import { concluding, deadlineReached, fromThrown, isPastDeadline, type JobOptions, type Unfinished } from './outcome.ts';
 import { readPolicy } from './policy.ts';
+import { fleetSession } from './fleet.ts';
 import { followRollout } from './rollout.ts';
 
 type Counts = Readonly<Record<string, number>>;
@@ -109,6 +110,7 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
       timeoutAt: Date.now() + healthTimeoutMs(reg),
       check: 1,
       applied: describeApplied(report),
+      ...(job.fleet ? { fleet: true as const } : {}),
     };
     const check = await checkRollout(c, {
       commit: job.sha,
@@ -144,6 +146,8 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
 
   try {
     session = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
+    // A fleet push: only bad news on this cluster's context reaches GitHub (fleet.ts).
+    if (job.fleet) session = fleetSession(session, job.cluster);
     const { octokit } = session;
     const reg = await getCluster(deps.store, job.cluster);
     if (!reg) {
@@ -178,12 +182,12 @@ export async function runApply(job: ApplyJob, deps: SyncDeps, options: JobOption
     if (isPastDeadline(options)) return await unfinished(deadlineReached(`no time left to ${job.mode} before the function's timeout`));
     // The Environments page: the commit, valid for this cluster, is on its way there (best
     // effort, never throws). A resync opens one only if it has to change something (below).
-    if (job.mode === 'apply' && !job.quiet) {
+    if (job.mode === 'apply' && !job.quiet && !job.fleet) {
       deployment = trackDeployment(octokit, commit, await openDeployment(octokit, commit, reg, log, deps.targetUrl), log, deps.targetUrl);
       await deployment.set('in_progress', `applying ${job.sha.slice(0, 7)} to ${job.cluster}`);
     }
     const objects = compiled.objects.map((d) => d.obj);
-    conn = await connect(reg.kubeconfig, { ...(reg.context ? { context: reg.context } : {}), cluster: reg.name, policy: credentialPolicy(reg) });
+    conn = await connect(reg.kubeconfig, { ...(reg.context ? { context: reg.context } : {}), cluster: reg.name, policy: credentialPolicy(reg), ...(deps.clusterCache ? { cache: deps.clusterCache } : {}) });
     const bounds = { ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), ...(options.signal ? { signal: options.signal } : {}) };
 
     if (job.mode === 'plan') {

@@ -10,6 +10,7 @@ import type { Invoker } from '../fanout/index.ts';
 import type { Logger } from '../log.ts';
 import type { BlobCache } from '../source/index.ts';
 import type { RenderCache } from '../render/index.ts';
+import type { ClusterCache } from '../cluster/index.ts';
 import { SyncError } from './errors.ts';
 
 export interface SyncDeps {
@@ -22,6 +23,8 @@ export interface SyncDeps {
   readonly blobCache?: BlobCache;
   /** Shared likewise: a sync directory whose inputs did not change is not rendered again (lib/render). */
   readonly renderCache?: RenderCache;
+  /** Shared likewise: each cluster's discovery and Lease, so a warm apply skips those round trips (lib/cluster cache.ts). */
+  readonly clusterCache?: ClusterCache;
   /** Link on every status (e.g. a dashboard or the function's logs). */
   readonly targetUrl?: string;
   /**

@@ -1,8 +1,10 @@
 import type { FunctionName, InvocationContext, JsonValue } from '../fanout/index.ts';
+import { runWithDeadline } from '../github/index.ts';
 import { parseApplyJob, parseHealthJob, parsePushJob } from '../jobs.ts';
 import { runApply, type ApplyOutcome } from './apply.ts';
 import type { SyncDeps } from './deps.ts';
 import { DEADLINE, SyncError, classify } from './errors.ts';
+import { isFleetPayload, parseFleetJob, runFleetCheck, type FleetOutcome } from './fleet.ts';
 import { runHealthCheck, type HealthOutcome } from './health.ts';
 import type { JobOptions } from './outcome.ts';
 import { runSync, type SyncOutcome } from './sync.ts';
@@ -26,7 +28,7 @@ export interface Rejected {
   readonly message: string;
 }
 
-export type HandlerOutcome = SyncOutcome | ApplyOutcome | HealthOutcome | Rejected;
+export type HandlerOutcome = SyncOutcome | ApplyOutcome | HealthOutcome | FleetOutcome | Rejected;
 
 /** A FunctionHandler whose returned value is the job's outcome. */
 export type JobHandler = (payload: JsonValue, context: InvocationContext) => Promise<HandlerOutcome>;
@@ -41,7 +43,11 @@ export function handlersFor(deps: SyncDeps): Record<FunctionName, JobHandler> {
   return {
     sync: (payload, context) => handle(deps, context, parsePushJob, payload, (job, options) => runSync(job, deps, options)),
     apply: (payload, context) => handle(deps, context, parseApplyJob, payload, (job, options) => runApply(job, deps, options)),
-    health: (payload, context) => handle(deps, context, parseHealthJob, payload, (job, options) => runHealthCheck(job, deps, options)),
+    // The fleet look (fleet.ts) travels on the health function too, like a rollout's next look.
+    health: (payload, context) =>
+      isFleetPayload(payload)
+        ? handle(deps, context, parseFleetJob, payload, (job, options) => runFleetCheck(job, deps, options))
+        : handle(deps, context, parseHealthJob, payload, (job, options) => runHealthCheck(job, deps, options)),
   };
 }
 
@@ -50,7 +56,7 @@ async function handle<J>(
   context: InvocationContext,
   parse: (payload: JsonValue) => J,
   payload: JsonValue,
-  run: (job: J, options: JobOptions) => Promise<SyncOutcome | ApplyOutcome | HealthOutcome>,
+  run: (job: J, options: JobOptions) => Promise<SyncOutcome | ApplyOutcome | HealthOutcome | FleetOutcome>,
 ): Promise<HandlerOutcome> {
   let job: J;
   try {
@@ -69,9 +75,10 @@ async function handle<J>(
   );
   // The timer must not keep `serve` or a test process alive once the job is done.
   timer.unref();
-  let outcome: SyncOutcome | ApplyOutcome | HealthOutcome;
+  let outcome: SyncOutcome | ApplyOutcome | HealthOutcome | FleetOutcome;
   try {
-    outcome = await run(job, { deadline, signal: abort.signal });
+    // A GitHub rate-limit wait never runs past the job's deadline (lib/github runWithDeadline).
+    outcome = await runWithDeadline(deadline, () => run(job, { deadline, signal: abort.signal }));
   } finally {
     clearTimeout(timer);
   }

@@ -13,6 +13,7 @@ import { credentialPolicy, getCluster } from '../registry/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
 import { trackDeployment } from './deployment.ts';
 import { messageOf } from './errors.ts';
+import { fleetSession } from './fleet.ts';
 import { concluding, fromThrown, type JobOptions, type Unfinished } from './outcome.ts';
 import { followRollout, nextDelay, type RolloutOutcome } from './rollout.ts';
 
@@ -68,6 +69,7 @@ export async function runHealthCheck(job: HealthJob, deps: SyncDeps, given: JobO
 
   try {
     session = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
+    if (job.fleet) session = fleetSession(session, job.cluster);
     const reg = await getCluster(deps.store, job.cluster);
     if (!reg) {
       log.warn('cluster is no longer registered: the rollout is not followed');

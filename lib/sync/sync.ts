@@ -3,6 +3,10 @@
  * cluster that cares, report `pushsync/vet`, then hand one apply (or plan) job per cluster to
  * the fan-out. A commit that fails validation applies nothing anywhere.
  *
+ * A push that more clusters follow than the fleet threshold (fleet.ts) is reported as a fleet:
+ * `pushsync/fleet` pending instead of one pending context per cluster, the apply jobs marked
+ * `fleet`, and one fleet look scheduled that concludes it: a handful of GitHub writes, not 2 × N.
+ *
  * It returns an outcome and never throws. Every context it writes ends final unless its apply
  * job was handed over (that job then owns it): on a failure `pushsync/vet` turns red (or
  * `error` "will retry" for an outage, retried by the handler), and so does every cluster
@@ -14,12 +18,14 @@
  * contexts it still owns end `error` "will retry: deadline: …" and the outcome is `retry`. That
  * work, abandoned, can write nothing more (lifetime.ts).
  */
-import { concludeContext, reportPending, reportVet, type CommitRef } from '../github/index.ts';
+import { concludeContext, reportPending, reportVet, runWithDeadline, type CommitRef } from '../github/index.ts';
+import type { JsonValue } from '../fanout/index.ts';
 import { fromPush, toPayload, type ApplyJob, type PushJob } from '../jobs.ts';
-import { clustersFollowing, clustersFollowingRepo, getHelmRepos, type ClusterSummary } from '../registry/index.ts';
+import { clustersFollowingRepo, getHelmRepos, healthTimeoutMs, type ClusterSummary } from '../registry/index.ts';
 import { vetEach, type VetError, type SourceFormat } from '../repo/index.ts';
 import type { GitHubSession, SyncDeps } from './deps.ts';
 import { messageOf } from './errors.ts';
+import { FLEET_CONTEXT, fleetThreshold, isFleet, reportFleetPending, type FleetJob } from './fleet.ts';
 import { jobLifetime } from './lifetime.ts';
 import { readPolicy } from './policy.ts';
 import { concluding, deadlineReached, fromThrown, type JobOptions, type Unfinished } from './outcome.ts';
@@ -28,8 +34,11 @@ export type SyncOutcome =
   | { readonly kind: 'ignored'; readonly reason: string }
   /** The commit fails validation: `pushsync/vet` and every target's context are `failure`. */
   | { readonly kind: 'invalid'; readonly errors: number }
-  /** `plansOff`: clusters left out of a plan because their registration turns plans off. */
-  | { readonly kind: 'dispatched'; readonly mode: 'apply' | 'plan'; readonly clusters: readonly string[]; readonly plansOff: readonly string[] }
+  /**
+   * `plansOff`: clusters left out of a plan because their registration turns plans off. `fleet`:
+   * reported as a fleet (`pushsync/fleet`, fleet.ts), the push's clusters being above the threshold.
+   */
+  | { readonly kind: 'dispatched'; readonly mode: 'apply' | 'plan'; readonly clusters: readonly string[]; readonly plansOff: readonly string[]; readonly fleet?: true }
   | Unfinished;
 
 const short = (sha: string) => sha.slice(0, 7);
@@ -40,7 +49,18 @@ const plansOff = (c: ClusterSummary): boolean => c.plans === false;
 /** What the sync was doing, for the deadline's text ("stopped while vetting the commit"). */
 type Step = 'reading the registry' | 'reading the commit' | 'vetting the commit' | 'setting the clusters pending' | 'dispatching the apply jobs';
 
-export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions = {}): Promise<SyncOutcome> {
+/** Settings of fleet reporting (fleet.ts); absent, `PUSHSYNC_FLEET_THRESHOLD` or 10. */
+export interface FleetSettings {
+  /** Above this many clusters an apply push is reported as one `pushsync/fleet` context. */
+  readonly fleetThreshold?: number;
+}
+
+/** Apply jobs in flight at once while sync hands them over (each handover is an invocation round trip). */
+export const DISPATCH_CONCURRENCY = 16;
+/** What a fleet's clusters get for their apply (Lambda's longest run) before their rollouts' own timeouts. */
+export const FLEET_APPLY_ALLOWANCE_MS = 15 * 60_000;
+
+export async function runSync(job: PushJob, deps: SyncDeps & FleetSettings, options: JobOptions = {}): Promise<SyncOutcome> {
   const log = deps.logger.child({ deliveryId: job.deliveryId, repo: job.repo, commit: job.after });
   const commit: CommitRef = { owner: job.owner, repo: job.name, sha: job.after };
   const target = deps.targetUrl ? { targetUrl: deps.targetUrl } : {};
@@ -78,7 +98,8 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
 
   const work = async (): Promise<SyncOutcome | undefined> => {
     try {
-      return finish(await attempt());
+      // Every GitHub rate-limit wait inside ends before the deadline (lib/github runWithDeadline).
+      return finish(await runWithDeadline(options.deadline, attempt));
     } catch (e) {
       // Stopped at the deadline: the job concludes without this work, whose failure now (an
       // aborted read, a refused write) says nothing about the commit.
@@ -88,6 +109,7 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
   };
 
   const attempt = async (): Promise<SyncOutcome> => {
+    // One listing of the registry (a fleet's is many store calls), filtered here by branch.
     const repoClusters = await clustersFollowingRepo(deps.store, job.repo);
     if (repoClusters.length === 0) {
       log.info('no registered cluster follows this repository: nothing to do');
@@ -95,12 +117,15 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
     }
     // A push to a followed branch is applied; a push to any other branch (a pull request's) is
     // planned against the clusters that follow the default branch, for review before merge.
-    const following = await clustersFollowing(deps.store, job.repo, job.branch);
+    const following = repoClusters.filter((c) => c.branch === job.branch);
     const mode: 'apply' | 'plan' = following.length > 0 ? 'apply' : 'plan';
-    const candidates = following.length > 0 ? following : job.branch === job.defaultBranch ? [] : await clustersFollowing(deps.store, job.repo, job.defaultBranch);
+    const candidates = following.length > 0 ? following : job.branch === job.defaultBranch ? [] : repoClusters.filter((c) => c.branch === job.defaultBranch);
     // A cluster may refuse plans (its credentials must not answer questions about a branch).
     const skipped = mode === 'plan' ? candidates.filter(plansOff) : [];
     const targets = mode === 'plan' ? candidates.filter((c) => !plansOff(c)) : candidates;
+    // A fleet (an apply to more clusters than the threshold) is reported in one context; a plan
+    // is read cluster by cluster in a pull request and keeps its contexts.
+    const fleet = mode === 'apply' && isFleet(targets.length, deps.fleetThreshold ?? fleetThreshold());
 
     session = await deps.github({ deliveryId: job.deliveryId, installationId: job.installationId });
     const { octokit } = session;
@@ -141,7 +166,7 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
 
     if (unique.length > 0) {
       const description = `not ${mode === 'apply' ? 'applied' : 'planned'}: the commit fails validation (see pushsync/vet)`;
-      await Promise.all(targets.map((c) => write(() => concludeContext(octokit, commit, { name: c.name, state: 'failure', description }, reportOptions))));
+      await Promise.all((fleet ? [{ name: FLEET_CONTEXT }] : targets).map((c) => write(() => concludeContext(octokit, commit, { name: c.name, state: 'failure', description }, reportOptions))));
       return { kind: 'invalid', errors: unique.length };
     }
     if (targets.length === 0) {
@@ -154,33 +179,59 @@ export async function runSync(job: PushJob, deps: SyncDeps, options: JobOptions 
     // Settled, not Promise.all: a failure must not be concluded while another cluster's check
     // run is still being created (that run would stay in progress).
     step = 'setting the clusters pending';
+    // A fleet: one pending context for all, whose check run lists every cluster.
     const pending = await Promise.allSettled(
-      targets.map((c) =>
+      (fleet ? [{ name: FLEET_CONTEXT }] : targets).map((c) =>
         write(async () => {
           owned.set(c.name, undefined);
-          owned.set(c.name, await reportPending(octokit, commit, c.name, pendingText, reportOptions));
+          owned.set(c.name, fleet ? await reportFleetPending(octokit, commit, targets.map((t) => t.name), `${pendingText} on ${targets.length} clusters`, reportOptions) : await reportPending(octokit, commit, c.name, pendingText, reportOptions));
         }),
       ),
     );
     const refused = pending.find((p) => p.status === 'rejected');
     if (refused) throw refused.reason;
     step = 'dispatching the apply jobs';
-    for (const c of targets) {
-      const checkRunId = owned.get(c.name);
-      const applyJob: ApplyJob = {
+    const fleetRunId = fleet ? owned.get(FLEET_CONTEXT) : undefined;
+    // A few handovers at a time: each is an invocation's round trip, and a fleet has many.
+    const handOver = async (c: ClusterSummary): Promise<void> => {
+      const checkRunId = fleet ? undefined : owned.get(c.name);
+      const applyJob: ApplyJob & { fleet?: true } = {
         deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.after, cluster: c.name, mode,
         ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),
         ...(checkRunId !== undefined ? { checkRunId } : {}),
         ...known,
+        ...(fleet ? { fleet: true as const } : {}),
       };
       // A handover is a write too: after the deadline, the context stays this job's to conclude.
       await write(() => deps.invoker.invoke('apply', toPayload(applyJob)));
       // Handed over: from here the apply job alone writes this context.
       owned.delete(c.name);
+    };
+    const queue = [...targets];
+    const handedOver = await Promise.allSettled(
+      Array.from({ length: Math.min(DISPATCH_CONCURRENCY, queue.length) }, async () => {
+        for (let c = queue.shift(); c !== undefined; c = queue.shift()) await handOver(c);
+      }),
+    );
+    const notHanded = handedOver.find((p) => p.status === 'rejected');
+    if (notHanded) throw notHanded.reason;
+    if (fleet) {
+      // The fleet look concludes `pushsync/fleet` once every cluster is final (fleet.ts).
+      const startedAt = Date.now();
+      const fleetJob: FleetJob = {
+        kind: 'fleet', deliveryId: job.deliveryId, owner: job.owner, name: job.name, sha: job.after,
+        ...(job.installationId !== undefined ? { installationId: job.installationId } : {}),
+        ...(fleetRunId !== undefined ? { checkRunId: fleetRunId } : {}),
+        ...(known.ancestor !== undefined ? { ancestor: known.ancestor } : {}),
+        clusters: targets.map((c) => c.name), done: [], startedAt, check: 1,
+        timeoutAt: startedAt + FLEET_APPLY_ALLOWANCE_MS + Math.max(...targets.map(healthTimeoutMs)),
+      };
+      await write(() => deps.invoker.invoke('health', JSON.parse(JSON.stringify(fleetJob)) as JsonValue, { delayMs: 1_000 }));
+      owned.delete(FLEET_CONTEXT);
     }
     const names = targets.map((c) => c.name);
-    log.info('dispatched', { mode, clusters: names, plansOff: skipped.map((c) => c.name) });
-    return { kind: 'dispatched', mode, clusters: names, plansOff: skipped.map((c) => c.name) };
+    log.info('dispatched', { mode, clusters: names.length > 20 ? `${names.length} clusters` : names, plansOff: skipped.map((c) => c.name), ...(fleet ? { fleet: true } : {}) });
+    return { kind: 'dispatched', mode, clusters: names, plansOff: skipped.map((c) => c.name), ...(fleet ? { fleet: true as const } : {}) };
   };
 
   try {

@@ -77,7 +77,8 @@ describe('serverless package, offline, with no AWS account', () => {
       expect(named, fn).toEqual(e?.invokes ? [e.invokes[0]] : []);
       if (e?.invokes) expect(vars[e.invokes[0]]).toBe(e.invokes[1]);
       // Apply and health schedule health checks: they, and only they, know the queue and the interval.
-      const schedules = fn === 'apply' || fn === 'health';
+      // Sync schedules the fleet's looks (lib/sync/fleet.ts) on the same queue.
+      const schedules = fn === 'apply' || fn === 'health' || fn === 'sync';
       expect(vars.PUSHSYNC_HEALTH_QUEUE_URL, fn).toEqual(schedules ? { Ref: 'HealthQueue' } : undefined);
       expect(vars.PUSHSYNC_HEALTH_INTERVAL, fn).toBe(schedules ? '10' : undefined);
     }
@@ -148,6 +149,7 @@ describe('serverless package, offline, with no AWS account', () => {
     const read = (...names: string[]) => ({ Sid: 'ReadSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: names.map((n) => ({ 'Fn::Sub': `${secrets}${n}` })) });
     // Not github/webhook-secret; "*" so that the one of the two that is missing reads as not found.
     const github = ['github/token*', 'github/app*'];
+    const batchRead = { Sid: 'BatchReadSecrets', Effect: 'Allow', Action: 'secretsmanager:BatchGetSecretValue', Resource: '*' };
     const list = { Sid: 'ListSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': { Ref: 'AWS::Region' } } } };
     const invokeApply = { Sid: 'InvokeApply', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn('apply') };
     const deadLetter = { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } };
@@ -161,9 +163,9 @@ describe('serverless package, offline, with no AWS account', () => {
       ],
       // Who follows what: registrations only, never a kubeconfig.
       // Both render, so both may read the private chart repositories' credentials.
-      SyncRole: [logs('sync'), read('clusters/*', ...github, 'helm/repos*'), list, invokeApply, deadLetter],
+      SyncRole: [logs('sync'), read('clusters/*', ...github, 'helm/repos*'), batchRead, list, invokeApply, deadLetter, scheduleHealth],
       ApplyRole: [logs('apply'), read('clusters/*', 'kubeconfigs/*', ...github, 'helm/repos*'), deadLetter, scheduleHealth],
-      ResyncRole: [logs('resync'), read('clusters/*', ...github), list, invokeApply],
+      ResyncRole: [logs('resync'), read('clusters/*', ...github), batchRead, list, invokeApply],
       // Looks at the cluster like apply; sends the next look, and consumes its queue (the event source mapping runs as it).
       HealthRole: [
         logs('health'),
@@ -188,7 +190,7 @@ describe('serverless package, offline, with no AWS account', () => {
     for (const [id] of resources('AWS::IAM::Role')) {
       const text = JSON.stringify(props(id).Policies);
       expect(text.includes('kubeconfigs/'), id).toBe(id === 'ApplyRole' || id === 'HealthRole');
-      expect(text.includes('HealthQueue'), id).toBe(id === 'ApplyRole' || id === 'HealthRole');
+      expect(text.includes('HealthQueue'), id).toBe(id === 'ApplyRole' || id === 'HealthRole' || id === 'SyncRole');
       expect(text.includes('webhook-secret'), id).toBe(id === 'WebhookRole');
       expect(text, id).not.toContain(`${secrets}*`);
     }
@@ -196,11 +198,12 @@ describe('serverless package, offline, with no AWS account', () => {
       const vars = (props(`${fn}LambdaFunction`).Environment as { Variables: Record<string, string> }).Variables;
       expect(vars.PUSHSYNC_EXEC_ALLOWLIST, fn).toBe('');
     }
-    // Belt and braces: no wildcard action anywhere, and "*" as a resource only for ListSecrets.
+    // Belt and braces: no wildcard action anywhere, and "*" as a resource only for the two actions
+    // that take no resource ARN (BatchGetSecretValue still returns only what GetSecretValue allows).
     for (const [, r] of resources('AWS::IAM::Role')) {
       for (const s of (r.Properties?.Policies as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[])[0]?.PolicyDocument.Statement ?? []) {
         for (const a of [s.Action].flat()) expect(a).not.toContain('*');
-        if (s.Resource === '*') expect(s.Action).toBe('secretsmanager:ListSecrets');
+        if (s.Resource === '*') expect(['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue']).toContain(s.Action);
       }
     }
   });
@@ -266,6 +269,7 @@ describe('the renderTools layer: kustomize and helm for sync and apply, arm64, p
       const vars = lambdaEnv(fn);
       expect(p.Layers, fn).toEqual(layered.has(fn) ? [{ Ref: LAYER }] : undefined);
       expect(vars.PUSHSYNC_RENDER_TOOLS, fn).toBe(layered.has(fn) ? '/opt/bin' : undefined);
+      expect(vars.PUSHSYNC_FLEET_THRESHOLD, fn).toBe(fn === 'sync' ? '10' : undefined);
       expect(vars.PUSHSYNC_REMOTE_BASES, fn).toBe(layered.has(fn) ? 'https://github.com/,https://gitlab.com/,https://bitbucket.org/' : undefined);
     }
   });

@@ -25,6 +25,14 @@
  * integration" (by personal access token, for a token), as GitHub does without "Deployments:
  * read and write". Auto-merge (`auto_merge`, 202) is not modelled: fail() injects such answers.
  *
+ * GitHub's secondary rate limits, when asked (`secondaryLimits`): content-creating requests
+ * (POST, PATCH, PUT, DELETE on repository endpoints; not the App's token exchange) beyond
+ * `perMinute` in any 60 s, or `perHour` in any hour, and any request beyond `concurrency` in
+ * flight, are answered 403 (or `status: 429`) with `retry-after` and GitHub's documented message
+ * ("You have exceeded a secondary rate limit…"), without being carried out; `limitErrors` counts
+ * them and `writeTimes` holds when each accepted write arrived. `latencyMs` answers every request
+ * that much later (a GitHub that is 50 ms away).
+ *
  * It records every request (method, path, headers, body, answer), can fail the next N requests
  * to a path (5xx, primary or secondary rate limit) or answer them slowly (`delay`), and with `contract: true` checks every
  * request and response against GitHub's OpenAPI description, collecting `violations`.
@@ -78,7 +86,28 @@ export interface GitHubServerOptions {
   readonly rewriteTree?: (entries: TreeEntryOut[], recursive: boolean) => TreeEntryOut[];
   /** The credentials' "Deployments" permission; `none` refuses every deployments call with 403. Default `write`. */
   readonly deploymentsPermission?: 'write' | 'none';
+  /** Enforce GitHub's secondary rate limits (see the header); absent = none enforced. */
+  readonly secondaryLimits?: SecondaryLimits;
+  /** Every answer this much later (ms): the round trip to a GitHub far away. Default 0. */
+  readonly latencyMs?: number;
 }
+
+/** GitHub's secondary rate limits (docs.github.com "Rate limits for the REST API"). */
+export interface SecondaryLimits {
+  /** Content-creating requests in any 60 s. GitHub: 80. */
+  readonly perMinute?: number;
+  /** Content-creating requests in any hour. GitHub: 500. */
+  readonly perHour?: number;
+  /** Requests in flight at once. GitHub: 100. */
+  readonly concurrency?: number;
+  /** The answer's status: GitHub sends 403 or 429. Default 403. */
+  readonly status?: 403 | 429;
+}
+
+export const GITHUB_SECONDARY_LIMITS = { perMinute: 80, perHour: 500, concurrency: 100 } as const;
+
+/** GitHub's words for a secondary limit (the throttling plugin recognises "secondary rate"). */
+export const SECONDARY_LIMIT_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -144,6 +173,12 @@ export interface GitHubServer {
   readonly issuedTokens: readonly string[];
   /** Most requests in progress at once since the last clearRequests(). */
   readonly peakConcurrency: number;
+  /** Requests refused by the secondary limits (`secondaryLimits`) since the last clearRequests(). */
+  readonly limitErrors: number;
+  /** When each accepted content-creating request arrived (epoch ms), since the last clearRequests(). */
+  readonly writeTimes: readonly number[];
+  /** The most accepted content-creating requests in any 60 s window of writeTimes. */
+  maxWritesPerMinute(): number;
   /** Requests to repository and app endpoints (the "API calls" a client made). */
   apiCalls(filter?: { method?: string; path?: string | RegExp }): RecordedRequest[];
   /** The newest status per context for a commit. */
@@ -208,6 +243,8 @@ class StandIn implements GitHubServer {
   #remaining = 5000;
   #inflight = 0;
   peakConcurrency = 0;
+  limitErrors = 0;
+  readonly writeTimes: number[] = [];
 
   constructor(git: GitRepo, ownsGit: boolean, options: GitHubServerOptions) {
     this.git = git;
@@ -293,6 +330,50 @@ class StandIn implements GitHubServer {
   clearRequests(): void {
     this.requests.length = 0;
     this.peakConcurrency = 0;
+    this.limitErrors = 0;
+    this.writeTimes.length = 0;
+  }
+
+  maxWritesPerMinute(): number {
+    let most = 0;
+    let start = 0;
+    for (let end = 0; end < this.writeTimes.length; end++) {
+      while ((this.writeTimes[end] ?? 0) - (this.writeTimes[start] ?? 0) >= 60_000) start++;
+      most = Math.max(most, end - start + 1);
+    }
+    return most;
+  }
+
+  /**
+   * The secondary limits' answer for this request, or undefined when it may go on (and, for a
+   * write, is counted). Judged on arrival, as GitHub does, so a refused write costs nothing.
+   */
+  #secondaryLimit(record: RecordedRequest): Answer | undefined {
+    const limits = this.#options.secondaryLimits;
+    if (limits === undefined) return undefined;
+    const refuse = (retryAfter: number): Answer => {
+      this.limitErrors++;
+      return {
+        status: limits.status ?? 403,
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) },
+        body: { message: `${SECONDARY_LIMIT_MESSAGE} ${randomBytes(8).toString('hex').toUpperCase()}.`, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits` },
+      };
+    };
+    if (limits.concurrency !== undefined && this.#inflight > limits.concurrency) return refuse(1);
+    const creating = record.method !== 'GET' && record.method !== 'HEAD' && !record.path.startsWith('/app/');
+    if (!creating) return undefined;
+    const now = Date.now();
+    const windowed = (ms: number, max: number | undefined): number | undefined => {
+      if (max === undefined) return undefined;
+      const inWindow = this.writeTimes.filter((t) => now - t < ms);
+      if (inWindow.length < max) return undefined;
+      // Free again once the oldest write of the window has left it.
+      return ((inWindow[inWindow.length - max] ?? now) + ms - now) / 1000;
+    };
+    const wait = windowed(60_000, limits.perMinute) ?? windowed(3_600_000, limits.perHour);
+    if (wait !== undefined) return refuse(wait);
+    this.writeTimes.push(now);
+    return undefined;
   }
 
   clearFaults(): void {
@@ -345,8 +426,12 @@ class StandIn implements GitHubServer {
       await new Promise((resolve) => setTimeout(resolve, slow.ms));
     }
 
-    const answer = await this.#answer(req, record);
+    const limited = this.#secondaryLimit(record);
+    if (limited) record.faulted = true;
+    const answer = limited ?? (await this.#answer(req, record));
     record.status = answer.status;
+    const latency = this.#options.latencyMs ?? 0;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     const headers: Record<string, string> = {
       'content-type': 'application/json; charset=utf-8',
       'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),

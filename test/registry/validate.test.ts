@@ -30,6 +30,8 @@ describe('validateRegistration', () => {
     ['name', 'My_Cluster', /name "My_Cluster" must be a DNS-1123 label/],
     ['name', 'a'.repeat(64), /DNS-1123 label: at most 63/],
     ['name', '-edge', /DNS-1123/],
+    ['name', 'fleet', /name "fleet" is taken: pushsync\/fleet is one of pushsync's own status contexts/],
+    ['name', 'vet', /name "vet" is taken/],
     ['name', '', /name is required/],
     ['repo', 'acme', /must be owner\/name/],
     ['repo', 'acme/policy/extra', /one "\/"/],
