@@ -99,38 +99,42 @@ function systemFiles(): GeneratedFile[] {
   ];
 }
 
+/** The ClusterSelectors both generated repos share (prod, non-prod, us). */
+function selectorsFile(): GeneratedFile {
+  const selector = (name: string, selector: Obj): Obj => ({ apiVersion: 'configmanagement.gke.io/v1', kind: 'ClusterSelector', metadata: meta(name), spec: { selector } });
+  return {
+    path: 'clusterregistry/selectors.yaml',
+    content: yamlDocs([
+      selector('prod', { matchLabels: { env: 'prod' } }),
+      selector('non-prod', { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }),
+      selector('us', { matchExpressions: [{ key: 'region', operator: 'In', values: ['us-east1', 'us-west1'] }] }),
+    ]),
+  };
+}
+
+/** A read-only ClusterRole over the workload kinds. */
+function viewer(name: string, annotations?: Record<string, string>): Obj {
+  return {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRole',
+    metadata: meta(name, annotations ? { annotations } : {}),
+    rules: [{ apiGroups: ['', 'apps'], resources: ['pods', 'services', 'configmaps', 'deployments'], verbs: ['get', 'list', 'watch'] }],
+  };
+}
+
 function clusterRegistryFiles(): GeneratedFile[] {
   const clusters = CLUSTERS.map((c) => ({
     apiVersion: 'clusterregistry.k8s.io/v1alpha1',
     kind: 'Cluster',
     metadata: meta(c.name, { labels: c.labels }),
   }));
-  const selector = (name: string, selector: Obj): Obj => ({
-    apiVersion: 'configmanagement.gke.io/v1',
-    kind: 'ClusterSelector',
-    metadata: meta(name),
-    spec: { selector },
-  });
   return [
     { path: 'clusterregistry/clusters.yaml', content: yamlDocs(clusters) },
-    {
-      path: 'clusterregistry/selectors.yaml',
-      content: yamlDocs([
-        selector('prod', { matchLabels: { env: 'prod' } }),
-        selector('non-prod', { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }),
-        selector('us', { matchExpressions: [{ key: 'region', operator: 'In', values: ['us-east1', 'us-west1'] }] }),
-      ]),
-    },
+    selectorsFile(),
   ];
 }
 
 function clusterFiles(o: GenerateOptions): GeneratedFile[] {
-  const viewer = (name: string, annotations?: Record<string, string>): Obj => ({
-    apiVersion: `${RBAC}/v1`,
-    kind: 'ClusterRole',
-    metadata: meta(name, annotations ? { annotations } : {}),
-    rules: [{ apiGroups: ['', 'apps'], resources: ['pods', 'services', 'configmaps', 'deployments'], verbs: ['get', 'list', 'watch'] }],
-  });
   const roles: Obj[] = [viewer('org-viewer'), viewer('us-auditor', { 'configmanagement.gke.io/cluster-selector': 'us' })];
   for (let d = 0; d < o.divisions; d++) roles.push(viewer(`div-${pad(d)}-admin`));
   return [{ path: 'cluster/clusterroles.yaml', content: yamlDocs(roles) }];
@@ -323,31 +327,17 @@ export const DEFAULT_ONE_CLUSTER_OPTIONS: OneClusterOptions = {
 export const ONE_CLUSTER = { name: 'bench-prod', labels: { env: 'prod', region: 'us-east1' } } as const;
 
 function oneClusterRegistryFiles(): GeneratedFile[] {
-  const selector = (name: string, selector: Obj): Obj => ({ apiVersion: 'configmanagement.gke.io/v1', kind: 'ClusterSelector', metadata: meta(name), spec: { selector } });
   return [
     {
       path: 'clusterregistry/cluster.yaml',
       content: yamlDocs([{ apiVersion: 'clusterregistry.k8s.io/v1alpha1', kind: 'Cluster', metadata: meta(ONE_CLUSTER.name, { labels: { ...ONE_CLUSTER.labels } }) }]),
     },
-    {
-      path: 'clusterregistry/selectors.yaml',
-      content: yamlDocs([
-        selector('prod', { matchLabels: { env: 'prod' } }),
-        selector('non-prod', { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }),
-        selector('us', { matchExpressions: [{ key: 'region', operator: 'In', values: ['us-east1', 'us-west1'] }] }),
-      ]),
-    },
+    selectorsFile(),
   ];
 }
 
 /** One viewer ClusterRole per abstract dir, plus the organisation's two. */
 function oneClusterRoleFiles(o: OneClusterOptions): GeneratedFile[] {
-  const viewer = (name: string, annotations?: Record<string, string>): Obj => ({
-    apiVersion: `${RBAC}/v1`,
-    kind: 'ClusterRole',
-    metadata: meta(name, annotations ? { annotations } : {}),
-    rules: [{ apiGroups: ['', 'apps'], resources: ['pods', 'services', 'configmaps', 'deployments'], verbs: ['get', 'list', 'watch'] }],
-  });
   const roles: Obj[] = [viewer('org-viewer'), viewer('us-auditor', { 'configmanagement.gke.io/cluster-selector': 'us' })];
   for (let d = 0; d < o.divisions; d++) {
     roles.push(viewer(`div-${pad(d)}-admin`));
